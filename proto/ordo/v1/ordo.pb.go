@@ -800,19 +800,20 @@ func (x *Probe) GetFailureThreshold() int32 {
 }
 
 type Container struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Name           string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Image          string                 `protobuf:"bytes,2,opt,name=image,proto3" json:"image,omitempty"`
-	Command        []string               `protobuf:"bytes,3,rep,name=command,proto3" json:"command,omitempty"` // replaces the image's entrypoint when set
-	Args           []string               `protobuf:"bytes,4,rep,name=args,proto3" json:"args,omitempty"`       // replaces the image's cmd when set
-	Env            []*EnvVar              `protobuf:"bytes,5,rep,name=env,proto3" json:"env,omitempty"`
-	WorkingDir     string                 `protobuf:"bytes,6,opt,name=working_dir,json=workingDir,proto3" json:"working_dir,omitempty"`
-	Ports          []*ContainerPort       `protobuf:"bytes,7,rep,name=ports,proto3" json:"ports,omitempty"`
-	ReadinessProbe *Probe                 `protobuf:"bytes,8,opt,name=readiness_probe,json=readinessProbe,proto3" json:"readiness_probe,omitempty"`
-	LivenessProbe  *Probe                 `protobuf:"bytes,9,opt,name=liveness_probe,json=livenessProbe,proto3" json:"liveness_probe,omitempty"`
-	StartupProbe   *Probe                 `protobuf:"bytes,10,opt,name=startup_probe,json=startupProbe,proto3" json:"startup_probe,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Name            string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Image           string                 `protobuf:"bytes,2,opt,name=image,proto3" json:"image,omitempty"`
+	Command         []string               `protobuf:"bytes,3,rep,name=command,proto3" json:"command,omitempty"` // replaces the image's entrypoint when set
+	Args            []string               `protobuf:"bytes,4,rep,name=args,proto3" json:"args,omitempty"`       // replaces the image's cmd when set
+	Env             []*EnvVar              `protobuf:"bytes,5,rep,name=env,proto3" json:"env,omitempty"`
+	WorkingDir      string                 `protobuf:"bytes,6,opt,name=working_dir,json=workingDir,proto3" json:"working_dir,omitempty"`
+	Ports           []*ContainerPort       `protobuf:"bytes,7,rep,name=ports,proto3" json:"ports,omitempty"`
+	ReadinessProbe  *Probe                 `protobuf:"bytes,8,opt,name=readiness_probe,json=readinessProbe,proto3" json:"readiness_probe,omitempty"`
+	LivenessProbe   *Probe                 `protobuf:"bytes,9,opt,name=liveness_probe,json=livenessProbe,proto3" json:"liveness_probe,omitempty"`
+	StartupProbe    *Probe                 `protobuf:"bytes,10,opt,name=startup_probe,json=startupProbe,proto3" json:"startup_probe,omitempty"`
+	ImagePullPolicy string                 `protobuf:"bytes,11,opt,name=image_pull_policy,json=imagePullPolicy,proto3" json:"image_pull_policy,omitempty"` // IfNotPresent (default), Always, Never
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Container) Reset() {
@@ -913,6 +914,13 @@ func (x *Container) GetStartupProbe() *Probe {
 		return x.StartupProbe
 	}
 	return nil
+}
+
+func (x *Container) GetImagePullPolicy() string {
+	if x != nil {
+		return x.ImagePullPolicy
+	}
+	return ""
 }
 
 type NodeSelectorRequirement struct {
@@ -2022,20 +2030,23 @@ func (x *ContainerStatus) GetStartedTime() *timestamppb.Timestamp {
 }
 
 type PodStatus struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Phase         PodPhase               `protobuf:"varint,1,opt,name=phase,proto3,enum=ordo.v1.PodPhase" json:"phase,omitempty"`
-	Ready         bool                   `protobuf:"varint,2,opt,name=ready,proto3" json:"ready,omitempty"`
-	Restarts      int32                  `protobuf:"varint,3,opt,name=restarts,proto3" json:"restarts,omitempty"`
-	PodIp         string                 `protobuf:"bytes,4,opt,name=pod_ip,json=podIp,proto3" json:"pod_ip,omitempty"`
-	ExitCode      int32                  `protobuf:"varint,5,opt,name=exit_code,json=exitCode,proto3" json:"exit_code,omitempty"`
-	Reason        string                 `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
-	Message       string                 `protobuf:"bytes,7,opt,name=message,proto3" json:"message,omitempty"`
-	Containers    []*ContainerStatus     `protobuf:"bytes,8,rep,name=containers,proto3" json:"containers,omitempty"`
-	StartedTime   *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=started_time,json=startedTime,proto3" json:"started_time,omitempty"`     // first container running
-	ReadyTime     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=ready_time,json=readyTime,proto3" json:"ready_time,omitempty"`          // last transition to Ready
-	ObservedTime  *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=observed_time,json=observedTime,proto3" json:"observed_time,omitempty"` // when the agent saw this state
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Phase        PodPhase               `protobuf:"varint,1,opt,name=phase,proto3,enum=ordo.v1.PodPhase" json:"phase,omitempty"`
+	Ready        bool                   `protobuf:"varint,2,opt,name=ready,proto3" json:"ready,omitempty"`
+	Restarts     int32                  `protobuf:"varint,3,opt,name=restarts,proto3" json:"restarts,omitempty"`
+	PodIp        string                 `protobuf:"bytes,4,opt,name=pod_ip,json=podIp,proto3" json:"pod_ip,omitempty"`
+	ExitCode     int32                  `protobuf:"varint,5,opt,name=exit_code,json=exitCode,proto3" json:"exit_code,omitempty"`
+	Reason       string                 `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	Message      string                 `protobuf:"bytes,7,opt,name=message,proto3" json:"message,omitempty"`
+	Containers   []*ContainerStatus     `protobuf:"bytes,8,rep,name=containers,proto3" json:"containers,omitempty"`
+	StartedTime  *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=started_time,json=startedTime,proto3" json:"started_time,omitempty"`     // first container running
+	ReadyTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=ready_time,json=readyTime,proto3" json:"ready_time,omitempty"`          // last transition to Ready
+	ObservedTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=observed_time,json=observedTime,proto3" json:"observed_time,omitempty"` // when the agent saw this state
+	// When the scheduler learned of the transition to Ready (scheduler clock);
+	// minReadySeconds counts from here. Set by the scheduler, never by agents.
+	ReadyObservedTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=ready_observed_time,json=readyObservedTime,proto3" json:"ready_observed_time,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *PodStatus) Reset() {
@@ -2141,6 +2152,13 @@ func (x *PodStatus) GetReadyTime() *timestamppb.Timestamp {
 func (x *PodStatus) GetObservedTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.ObservedTime
+	}
+	return nil
+}
+
+func (x *PodStatus) GetReadyObservedTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReadyObservedTime
 	}
 	return nil
 }
@@ -3919,7 +3937,7 @@ const file_ordo_v1_ordo_proto_rawDesc = "" +
 	"\n" +
 	"timeout_ms\x18\a \x01(\x03R\ttimeoutMs\x12+\n" +
 	"\x11success_threshold\x18\b \x01(\x05R\x10successThreshold\x12+\n" +
-	"\x11failure_threshold\x18\t \x01(\x05R\x10failureThreshold\"\xfa\x02\n" +
+	"\x11failure_threshold\x18\t \x01(\x05R\x10failureThreshold\"\xa6\x03\n" +
 	"\tContainer\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05image\x18\x02 \x01(\tR\x05image\x12\x18\n" +
@@ -3932,7 +3950,8 @@ const file_ordo_v1_ordo_proto_rawDesc = "" +
 	"\x0freadiness_probe\x18\b \x01(\v2\x0e.ordo.v1.ProbeR\x0ereadinessProbe\x125\n" +
 	"\x0eliveness_probe\x18\t \x01(\v2\x0e.ordo.v1.ProbeR\rlivenessProbe\x123\n" +
 	"\rstartup_probe\x18\n" +
-	" \x01(\v2\x0e.ordo.v1.ProbeR\fstartupProbe\"_\n" +
+	" \x01(\v2\x0e.ordo.v1.ProbeR\fstartupProbe\x12*\n" +
+	"\x11image_pull_policy\x18\v \x01(\tR\x0fimagePullPolicy\"_\n" +
 	"\x17NodeSelectorRequirement\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1a\n" +
 	"\boperator\x18\x02 \x01(\tR\boperator\x12\x16\n" +
@@ -4026,7 +4045,7 @@ const file_ordo_v1_ordo_proto_rawDesc = "" +
 	"\x0elast_exit_code\x18\x06 \x01(\x05R\flastExitCode\x12\x16\n" +
 	"\x06reason\x18\a \x01(\tR\x06reason\x12\x18\n" +
 	"\amessage\x18\b \x01(\tR\amessage\x12=\n" +
-	"\fstarted_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vstartedTime\"\xc1\x03\n" +
+	"\fstarted_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vstartedTime\"\x8d\x04\n" +
 	"\tPodStatus\x12'\n" +
 	"\x05phase\x18\x01 \x01(\x0e2\x11.ordo.v1.PodPhaseR\x05phase\x12\x14\n" +
 	"\x05ready\x18\x02 \x01(\bR\x05ready\x12\x1a\n" +
@@ -4042,7 +4061,8 @@ const file_ordo_v1_ordo_proto_rawDesc = "" +
 	"\n" +
 	"ready_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\treadyTime\x12?\n" +
-	"\robserved_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\fobservedTime\"\xcf\x02\n" +
+	"\robserved_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\fobservedTime\x12J\n" +
+	"\x13ready_observed_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x11readyObservedTime\"\xcf\x02\n" +
 	"\x03Pod\x12/\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x13.ordo.v1.ObjectMetaR\bmetadata\x12$\n" +
 	"\x04spec\x18\x02 \x01(\v2\x10.ordo.v1.PodSpecR\x04spec\x12\x1b\n" +
@@ -4314,65 +4334,66 @@ var file_ordo_v1_ordo_proto_depIdxs = []int32{
 	63, // 41: ordo.v1.PodStatus.started_time:type_name -> google.protobuf.Timestamp
 	63, // 42: ordo.v1.PodStatus.ready_time:type_name -> google.protobuf.Timestamp
 	63, // 43: ordo.v1.PodStatus.observed_time:type_name -> google.protobuf.Timestamp
-	2,  // 44: ordo.v1.Pod.metadata:type_name -> ordo.v1.ObjectMeta
-	17, // 45: ordo.v1.Pod.spec:type_name -> ordo.v1.PodSpec
-	29, // 46: ordo.v1.Pod.status:type_name -> ordo.v1.PodStatus
-	63, // 47: ordo.v1.Pod.scheduled_time:type_name -> google.protobuf.Timestamp
-	2,  // 48: ordo.v1.NodeInfo.metadata:type_name -> ordo.v1.ObjectMeta
-	31, // 49: ordo.v1.NodeInfo.capacity:type_name -> ordo.v1.NodeCapacity
-	63, // 50: ordo.v1.NodeInfo.last_heartbeat:type_name -> google.protobuf.Timestamp
-	24, // 51: ordo.v1.Object.stateful_set:type_name -> ordo.v1.StatefulSet
-	27, // 52: ordo.v1.Object.service:type_name -> ordo.v1.Service
-	33, // 53: ordo.v1.ApplyRequest.objects:type_name -> ordo.v1.Object
-	35, // 54: ordo.v1.ApplyResponse.results:type_name -> ordo.v1.ApplyResult
-	37, // 55: ordo.v1.GetRequest.ref:type_name -> ordo.v1.ObjectRef
-	33, // 56: ordo.v1.GetResponse.object:type_name -> ordo.v1.Object
-	30, // 57: ordo.v1.GetResponse.pod:type_name -> ordo.v1.Pod
-	32, // 58: ordo.v1.GetResponse.node:type_name -> ordo.v1.NodeInfo
-	47, // 59: ordo.v1.GetResponse.events:type_name -> ordo.v1.Event
-	61, // 60: ordo.v1.ListRequest.label_selector:type_name -> ordo.v1.ListRequest.LabelSelectorEntry
-	24, // 61: ordo.v1.ListResponse.stateful_sets:type_name -> ordo.v1.StatefulSet
-	27, // 62: ordo.v1.ListResponse.services:type_name -> ordo.v1.Service
-	30, // 63: ordo.v1.ListResponse.pods:type_name -> ordo.v1.Pod
-	32, // 64: ordo.v1.ListResponse.nodes:type_name -> ordo.v1.NodeInfo
-	37, // 65: ordo.v1.DeleteRequest.ref:type_name -> ordo.v1.ObjectRef
-	24, // 66: ordo.v1.ScaleResponse.stateful_set:type_name -> ordo.v1.StatefulSet
-	1,  // 67: ordo.v1.Event.type:type_name -> ordo.v1.EventType
-	33, // 68: ordo.v1.Event.object:type_name -> ordo.v1.Object
-	30, // 69: ordo.v1.Event.pod:type_name -> ordo.v1.Pod
-	32, // 70: ordo.v1.Event.node:type_name -> ordo.v1.NodeInfo
-	63, // 71: ordo.v1.Event.time:type_name -> google.protobuf.Timestamp
-	62, // 72: ordo.v1.RegisterRequest.labels:type_name -> ordo.v1.RegisterRequest.LabelsEntry
-	31, // 73: ordo.v1.RegisterRequest.capacity:type_name -> ordo.v1.NodeCapacity
-	30, // 74: ordo.v1.DesiredPods.pods:type_name -> ordo.v1.Pod
-	29, // 75: ordo.v1.PodStatusReport.status:type_name -> ordo.v1.PodStatus
-	63, // 76: ordo.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
-	54, // 77: ordo.v1.AgentMessage.hello:type_name -> ordo.v1.Hello
-	51, // 78: ordo.v1.AgentMessage.status:type_name -> ordo.v1.PodStatusReport
-	52, // 79: ordo.v1.AgentMessage.heartbeat:type_name -> ordo.v1.Heartbeat
-	51, // 80: ordo.v1.Hello.running:type_name -> ordo.v1.PodStatusReport
-	50, // 81: ordo.v1.SchedulerMessage.desired:type_name -> ordo.v1.DesiredPods
-	34, // 82: ordo.v1.Control.Apply:input_type -> ordo.v1.ApplyRequest
-	38, // 83: ordo.v1.Control.Get:input_type -> ordo.v1.GetRequest
-	40, // 84: ordo.v1.Control.List:input_type -> ordo.v1.ListRequest
-	42, // 85: ordo.v1.Control.Delete:input_type -> ordo.v1.DeleteRequest
-	44, // 86: ordo.v1.Control.Scale:input_type -> ordo.v1.ScaleRequest
-	46, // 87: ordo.v1.Control.Watch:input_type -> ordo.v1.WatchRequest
-	48, // 88: ordo.v1.Node.Register:input_type -> ordo.v1.RegisterRequest
-	53, // 89: ordo.v1.Node.Connect:input_type -> ordo.v1.AgentMessage
-	36, // 90: ordo.v1.Control.Apply:output_type -> ordo.v1.ApplyResponse
-	39, // 91: ordo.v1.Control.Get:output_type -> ordo.v1.GetResponse
-	41, // 92: ordo.v1.Control.List:output_type -> ordo.v1.ListResponse
-	43, // 93: ordo.v1.Control.Delete:output_type -> ordo.v1.DeleteResponse
-	45, // 94: ordo.v1.Control.Scale:output_type -> ordo.v1.ScaleResponse
-	47, // 95: ordo.v1.Control.Watch:output_type -> ordo.v1.Event
-	49, // 96: ordo.v1.Node.Register:output_type -> ordo.v1.RegisterResponse
-	55, // 97: ordo.v1.Node.Connect:output_type -> ordo.v1.SchedulerMessage
-	90, // [90:98] is the sub-list for method output_type
-	82, // [82:90] is the sub-list for method input_type
-	82, // [82:82] is the sub-list for extension type_name
-	82, // [82:82] is the sub-list for extension extendee
-	0,  // [0:82] is the sub-list for field type_name
+	63, // 44: ordo.v1.PodStatus.ready_observed_time:type_name -> google.protobuf.Timestamp
+	2,  // 45: ordo.v1.Pod.metadata:type_name -> ordo.v1.ObjectMeta
+	17, // 46: ordo.v1.Pod.spec:type_name -> ordo.v1.PodSpec
+	29, // 47: ordo.v1.Pod.status:type_name -> ordo.v1.PodStatus
+	63, // 48: ordo.v1.Pod.scheduled_time:type_name -> google.protobuf.Timestamp
+	2,  // 49: ordo.v1.NodeInfo.metadata:type_name -> ordo.v1.ObjectMeta
+	31, // 50: ordo.v1.NodeInfo.capacity:type_name -> ordo.v1.NodeCapacity
+	63, // 51: ordo.v1.NodeInfo.last_heartbeat:type_name -> google.protobuf.Timestamp
+	24, // 52: ordo.v1.Object.stateful_set:type_name -> ordo.v1.StatefulSet
+	27, // 53: ordo.v1.Object.service:type_name -> ordo.v1.Service
+	33, // 54: ordo.v1.ApplyRequest.objects:type_name -> ordo.v1.Object
+	35, // 55: ordo.v1.ApplyResponse.results:type_name -> ordo.v1.ApplyResult
+	37, // 56: ordo.v1.GetRequest.ref:type_name -> ordo.v1.ObjectRef
+	33, // 57: ordo.v1.GetResponse.object:type_name -> ordo.v1.Object
+	30, // 58: ordo.v1.GetResponse.pod:type_name -> ordo.v1.Pod
+	32, // 59: ordo.v1.GetResponse.node:type_name -> ordo.v1.NodeInfo
+	47, // 60: ordo.v1.GetResponse.events:type_name -> ordo.v1.Event
+	61, // 61: ordo.v1.ListRequest.label_selector:type_name -> ordo.v1.ListRequest.LabelSelectorEntry
+	24, // 62: ordo.v1.ListResponse.stateful_sets:type_name -> ordo.v1.StatefulSet
+	27, // 63: ordo.v1.ListResponse.services:type_name -> ordo.v1.Service
+	30, // 64: ordo.v1.ListResponse.pods:type_name -> ordo.v1.Pod
+	32, // 65: ordo.v1.ListResponse.nodes:type_name -> ordo.v1.NodeInfo
+	37, // 66: ordo.v1.DeleteRequest.ref:type_name -> ordo.v1.ObjectRef
+	24, // 67: ordo.v1.ScaleResponse.stateful_set:type_name -> ordo.v1.StatefulSet
+	1,  // 68: ordo.v1.Event.type:type_name -> ordo.v1.EventType
+	33, // 69: ordo.v1.Event.object:type_name -> ordo.v1.Object
+	30, // 70: ordo.v1.Event.pod:type_name -> ordo.v1.Pod
+	32, // 71: ordo.v1.Event.node:type_name -> ordo.v1.NodeInfo
+	63, // 72: ordo.v1.Event.time:type_name -> google.protobuf.Timestamp
+	62, // 73: ordo.v1.RegisterRequest.labels:type_name -> ordo.v1.RegisterRequest.LabelsEntry
+	31, // 74: ordo.v1.RegisterRequest.capacity:type_name -> ordo.v1.NodeCapacity
+	30, // 75: ordo.v1.DesiredPods.pods:type_name -> ordo.v1.Pod
+	29, // 76: ordo.v1.PodStatusReport.status:type_name -> ordo.v1.PodStatus
+	63, // 77: ordo.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
+	54, // 78: ordo.v1.AgentMessage.hello:type_name -> ordo.v1.Hello
+	51, // 79: ordo.v1.AgentMessage.status:type_name -> ordo.v1.PodStatusReport
+	52, // 80: ordo.v1.AgentMessage.heartbeat:type_name -> ordo.v1.Heartbeat
+	51, // 81: ordo.v1.Hello.running:type_name -> ordo.v1.PodStatusReport
+	50, // 82: ordo.v1.SchedulerMessage.desired:type_name -> ordo.v1.DesiredPods
+	34, // 83: ordo.v1.Control.Apply:input_type -> ordo.v1.ApplyRequest
+	38, // 84: ordo.v1.Control.Get:input_type -> ordo.v1.GetRequest
+	40, // 85: ordo.v1.Control.List:input_type -> ordo.v1.ListRequest
+	42, // 86: ordo.v1.Control.Delete:input_type -> ordo.v1.DeleteRequest
+	44, // 87: ordo.v1.Control.Scale:input_type -> ordo.v1.ScaleRequest
+	46, // 88: ordo.v1.Control.Watch:input_type -> ordo.v1.WatchRequest
+	48, // 89: ordo.v1.Node.Register:input_type -> ordo.v1.RegisterRequest
+	53, // 90: ordo.v1.Node.Connect:input_type -> ordo.v1.AgentMessage
+	36, // 91: ordo.v1.Control.Apply:output_type -> ordo.v1.ApplyResponse
+	39, // 92: ordo.v1.Control.Get:output_type -> ordo.v1.GetResponse
+	41, // 93: ordo.v1.Control.List:output_type -> ordo.v1.ListResponse
+	43, // 94: ordo.v1.Control.Delete:output_type -> ordo.v1.DeleteResponse
+	45, // 95: ordo.v1.Control.Scale:output_type -> ordo.v1.ScaleResponse
+	47, // 96: ordo.v1.Control.Watch:output_type -> ordo.v1.Event
+	49, // 97: ordo.v1.Node.Register:output_type -> ordo.v1.RegisterResponse
+	55, // 98: ordo.v1.Node.Connect:output_type -> ordo.v1.SchedulerMessage
+	91, // [91:99] is the sub-list for method output_type
+	83, // [83:91] is the sub-list for method input_type
+	83, // [83:83] is the sub-list for extension type_name
+	83, // [83:83] is the sub-list for extension extendee
+	0,  // [0:83] is the sub-list for field type_name
 }
 
 func init() { file_ordo_v1_ordo_proto_init() }
