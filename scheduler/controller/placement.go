@@ -1,0 +1,252 @@
+package controller
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
+)
+
+// LabelHostname is the node label every node carries with its own name.
+const LabelHostname = "kubernetes.io/hostname"
+
+// Reasons a node is not feasible, worded as kube-scheduler words them.
+const (
+	reasonNodeNotReady         = "node(s) were not ready"
+	reasonNodeAffinity         = "node(s) didn't match Pod's node affinity/selector"
+	reasonTooManyPods          = "Too many pods"
+	reasonAntiAffinity         = "node(s) didn't match pod anti-affinity rules"
+	reasonExistingAntiAffinity = "node(s) didn't satisfy existing pods anti-affinity rules"
+)
+
+// Place chooses a node for pod among nodes, given every pod already in the
+// cluster. A node is feasible when it is Ready, its labels satisfy the pod's
+// node selector and required node affinity, it has room under max_pods
+// (every bound pod that is not Gone counts, terminating ones included), and
+// no required pod anti-affinity rule (the pod's own, or an existing pod's
+// against this pod) is broken. Among feasible nodes the one with the fewest
+// pods wins, ties broken by name.
+//
+// When no node fits, node is empty and reason says why, per node, the way
+// kube-scheduler does: "0/3 nodes are available: 1 Too many pods, 2 node(s)
+// didn't match pod anti-affinity rules."
+func Place(pod *ordov1.Pod, nodes []*ordov1.NodeInfo, allPods []*ordov1.Pod) (node string, reason string) {
+	if len(nodes) == 0 {
+		return "", "0/0 nodes are available: no nodes are registered."
+	}
+	labelsOf := make(map[string]map[string]string, len(nodes))
+	for _, n := range nodes {
+		labelsOf[n.GetMetadata().GetName()] = nodeLabels(n)
+	}
+	nodeLabelsByName := func(name string) map[string]string {
+		if l, ok := labelsOf[name]; ok {
+			return l
+		}
+		// A node that is no longer registered still has its hostname.
+		return map[string]string{LabelHostname: name}
+	}
+
+	podNS := namespaceOf(pod.GetMetadata())
+	podName := pod.GetMetadata().GetName()
+	count := make(map[string]int)
+	var neighbours []*ordov1.Pod // bound pods other than pod, for anti-affinity
+	for _, p := range allPods {
+		if p == nil || p.GetNodeName() == "" || p.GetStatus().GetPhase() == ordov1.PodPhase_POD_PHASE_GONE {
+			continue
+		}
+		count[p.GetNodeName()]++
+		if p.GetMetadata().GetDeletionTime() != nil {
+			continue
+		}
+		if namespaceOf(p.GetMetadata()) == podNS && p.GetMetadata().GetName() == podName {
+			continue
+		}
+		neighbours = append(neighbours, p)
+	}
+
+	failures := make(map[string]int)
+	best, bestCount := "", 0
+	for _, n := range nodes {
+		name := n.GetMetadata().GetName()
+		labels := labelsOf[name]
+		var why string
+		switch {
+		case !n.GetReady():
+			why = reasonNodeNotReady
+		case !matchesNodeSelector(pod.GetSpec(), labels):
+			why = reasonNodeAffinity
+		case n.GetCapacity().GetMaxPods() > 0 && count[name] >= int(n.GetCapacity().GetMaxPods()):
+			why = reasonTooManyPods
+		case breaksAntiAffinity(pod, podNS, labels, neighbours, nodeLabelsByName):
+			why = reasonAntiAffinity
+		case breaksExistingAntiAffinity(pod, podNS, labels, neighbours, nodeLabelsByName):
+			why = reasonExistingAntiAffinity
+		}
+		if why != "" {
+			failures[why]++
+			continue
+		}
+		if best == "" || count[name] < bestCount || (count[name] == bestCount && name < best) {
+			best, bestCount = name, count[name]
+		}
+	}
+	if best != "" {
+		return best, ""
+	}
+	parts := make([]string, 0, len(failures))
+	for why, c := range failures {
+		parts = append(parts, strconv.Itoa(c)+" "+why)
+	}
+	sort.Strings(parts)
+	return "", fmt.Sprintf("0/%d nodes are available: %s.", len(nodes), strings.Join(parts, ", "))
+}
+
+// nodeLabels are the node's labels, always including kubernetes.io/hostname.
+func nodeLabels(n *ordov1.NodeInfo) map[string]string {
+	l := n.GetMetadata().GetLabels()
+	if _, ok := l[LabelHostname]; ok {
+		return l
+	}
+	out := make(map[string]string, len(l)+1)
+	for k, v := range l {
+		out[k] = v
+	}
+	out[LabelHostname] = n.GetMetadata().GetName()
+	return out
+}
+
+// matchesNodeSelector: every node_selector pair is a node label, and, when
+// required node affinity is given, at least one of its terms matches.
+func matchesNodeSelector(spec *ordov1.PodSpec, labels map[string]string) bool {
+	for k, v := range spec.GetNodeSelector() {
+		if got, ok := labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	terms := spec.GetAffinity().GetNodeAffinityRequired()
+	if len(terms) == 0 {
+		return true
+	}
+	for _, t := range terms {
+		if matchesNodeSelectorTerm(t, labels) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchesNodeSelectorTerm: all expressions hold. A term without expressions
+// matches no node, as in Kubernetes.
+func matchesNodeSelectorTerm(t *ordov1.NodeSelectorTerm, labels map[string]string) bool {
+	if len(t.GetMatchExpressions()) == 0 {
+		return false
+	}
+	for _, e := range t.GetMatchExpressions() {
+		if !matchesRequirement(e.GetKey(), e.GetOperator(), e.GetValues(), labels) {
+			return false
+		}
+	}
+	return true
+}
+
+// matchesRequirement evaluates one In/NotIn/Exists/DoesNotExist (and the node
+// selector operators Gt/Lt) requirement. Unknown operators match nothing.
+func matchesRequirement(key, op string, values []string, labels map[string]string) bool {
+	v, has := labels[key]
+	switch op {
+	case "In":
+		return has && contains(values, v)
+	case "NotIn":
+		return !has || !contains(values, v)
+	case "Exists":
+		return has
+	case "DoesNotExist":
+		return !has
+	case "Gt", "Lt":
+		if !has || len(values) != 1 {
+			return false
+		}
+		a, err1 := strconv.ParseInt(v, 10, 64)
+		b, err2 := strconv.ParseInt(values[0], 10, 64)
+		if err1 != nil || err2 != nil {
+			return false
+		}
+		if op == "Gt" {
+			return a > b
+		}
+		return a < b
+	}
+	return false
+}
+
+func contains(values []string, v string) bool {
+	for _, x := range values {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// matchesLabelSelector: a nil selector matches nothing, an empty one everything.
+func matchesLabelSelector(s *ordov1.LabelSelector, labels map[string]string) bool {
+	if s == nil {
+		return false
+	}
+	for k, v := range s.GetMatchLabels() {
+		if got, ok := labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	for _, e := range s.GetMatchExpressions() {
+		if !matchesRequirement(e.GetKey(), e.GetOperator(), e.GetValues(), labels) {
+			return false
+		}
+	}
+	return true
+}
+
+// breaksAntiAffinity: placing pod on a node with labels nodeLbls would put it in
+// the same topology domain as a pod its required anti-affinity excludes.
+// A node without the topology key is in no domain and cannot conflict.
+func breaksAntiAffinity(pod *ordov1.Pod, ns string, nodeLbls map[string]string, others []*ordov1.Pod, labelsOfNode func(string) map[string]string) bool {
+	for _, term := range pod.GetSpec().GetAffinity().GetPodAntiAffinityRequired() {
+		key := term.GetTopologyKey()
+		domain, ok := nodeLbls[key]
+		if key == "" || !ok {
+			continue
+		}
+		for _, o := range others {
+			if namespaceOf(o.GetMetadata()) != ns || !matchesLabelSelector(term.GetLabelSelector(), o.GetMetadata().GetLabels()) {
+				continue
+			}
+			if d, ok := labelsOfNode(o.GetNodeName())[key]; ok && d == domain {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// breaksExistingAntiAffinity: an existing pod's required anti-affinity excludes
+// pod from that pod's topology domain, and the node is in it.
+func breaksExistingAntiAffinity(pod *ordov1.Pod, ns string, nodeLbls map[string]string, others []*ordov1.Pod, labelsOfNode func(string) map[string]string) bool {
+	for _, o := range others {
+		if namespaceOf(o.GetMetadata()) != ns {
+			continue
+		}
+		for _, term := range o.GetSpec().GetAffinity().GetPodAntiAffinityRequired() {
+			key := term.GetTopologyKey()
+			domain, ok := nodeLbls[key]
+			if key == "" || !ok || !matchesLabelSelector(term.GetLabelSelector(), pod.GetMetadata().GetLabels()) {
+				continue
+			}
+			if d, ok := labelsOfNode(o.GetNodeName())[key]; ok && d == domain {
+				return true
+			}
+		}
+	}
+	return false
+}
