@@ -1,0 +1,71 @@
+package agent
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// Runtime runs the containers of pods. The pod supervisor consumes it; the
+// containerd implementation is in runtime_containerd_linux.go.
+type Runtime interface {
+	// EnsureImage makes ref available locally (pulling it unless policy is
+	// Never). Failures are *ImageError with a Kubernetes reason.
+	EnsureImage(ctx context.Context, ref, policy string) error
+	// Create creates the container unless a container with that ID exists.
+	Create(ctx context.Context, cfg ContainerConfig) error
+	// Start starts a new task of the container (deleting an old, stopped one) with
+	// stdout and stderr appended to logPath; the channel reports the task's exit.
+	Start(ctx context.Context, id, logPath string) (<-chan ExitStatus, error)
+	// Attach watches the container's existing task. running is false when the
+	// task does not exist or has stopped.
+	Attach(ctx context.Context, id string) (running bool, exit <-chan ExitStatus, err error)
+	// Exec runs args in the running container, writing its output to out, and
+	// returns the exit code. ctx bounds the time it may take.
+	Exec(ctx context.Context, id string, args []string, out io.Writer) (int, error)
+	// Stop sends SIGTERM, waits up to grace, sends SIGKILL and deletes the task.
+	Stop(ctx context.Context, id string, grace time.Duration) error
+	// Remove deletes the container with its snapshot (and a leftover task).
+	Remove(ctx context.Context, id string) error
+	// List returns the containers this agent manages.
+	List(ctx context.Context) ([]ContainerState, error)
+}
+
+// ContainerConfig describes one container of a pod.
+type ContainerConfig struct {
+	ID         string
+	Image      string
+	PullPolicy string
+	Labels     map[string]string
+	Command    []string // replaces the image's entrypoint when set
+	Args       []string // replaces the image's cmd when set
+	Env        []string // KEY=VALUE, after the image's env
+	WorkingDir string
+	Hostname   string
+	NetNSPath  string
+	// Files bind-mounted read-only into the container: destination -> host path.
+	Files map[string]string
+}
+
+// ExitStatus is how a task ended. Err is set when watching it failed (for
+// example because the agent is shutting down); Code is then meaningless.
+type ExitStatus struct {
+	Code     int32
+	ExitedAt time.Time
+	Err      error
+}
+
+// ContainerState is a managed container as the runtime found it.
+type ContainerState struct {
+	ID      string
+	Labels  map[string]string
+	Running bool
+}
+
+// ImageError is a failure to make an image available.
+type ImageError struct {
+	Reason  string // ErrImagePull, ErrImageNeverPull, InvalidImageName
+	Message string
+}
+
+func (e *ImageError) Error() string { return e.Reason + ": " + e.Message }
