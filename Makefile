@@ -73,7 +73,10 @@ proto:
 
 # Regenerates the Go code and fails when it differs from what is committed.
 check-proto: proto
-	git diff --exit-code -- proto/
+	@git diff --exit-code -- proto/ && \
+	if [ -n "$$(git status --porcelain -- proto/)" ]; then \
+		git status --short -- proto/; echo "proto/: generated code is not committed" >&2; exit 1; \
+	fi
 
 bench:
 	$(GO) test -count=1 -run '^$$' -bench . ./...
