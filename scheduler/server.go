@@ -1,0 +1,237 @@
+// Package scheduler is the ordo scheduler daemon. Its parts form one loop:
+//
+//	manifest → Control.Apply (control.go) → store (store.go)
+//	  → controller loop (loop.go: controller.Reconcile, placement, pod assignment)
+//	  → store → Node stream to agents (node.go: DesiredPods)
+//	  → agents' status reports (node.go) → store → controller loop
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/reflection"
+
+	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
+)
+
+// Defaults of the daemon's flags.
+const (
+	DefaultDataDir           = "/var/lib/ordo"
+	DefaultHeartbeatInterval = time.Second
+	DefaultLeaseDuration     = 10 * time.Second
+)
+
+// DefaultListen are the addresses served when none is given.
+var DefaultListen = []string{"unix:///run/ordo/ordo.sock", "127.0.0.1:7070"}
+
+// Config configures the scheduler daemon.
+type Config struct {
+	// Listen addresses; both services are served on each: unix:///path or host:port.
+	Listen            []string
+	DataDir           string // holds ordo.db
+	HeartbeatInterval time.Duration
+	LeaseDuration     time.Duration
+	LogLevel          string       // debug, info, warn, error
+	Logger            *slog.Logger // optional; built from LogLevel when nil
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// ParseFlags reads the daemon's command line into a Config.
+func ParseFlags(args []string, stderr io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("ordo-scheduler", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg Config
+	var listen listFlag
+	fs.Var(&listen, "listen", "address to serve on, repeatable: unix:///path/ordo.sock or host:port (default unix:///run/ordo/ordo.sock and 127.0.0.1:7070)")
+	fs.StringVar(&cfg.DataDir, "data-dir", DefaultDataDir, "directory of the store (ordo.db)")
+	fs.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", DefaultHeartbeatInterval, "how often agents send heartbeats")
+	fs.DurationVar(&cfg.LeaseDuration, "lease-duration", DefaultLeaseDuration, "how long a node stays Ready without a heartbeat")
+	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		err := fmt.Errorf("unexpected arguments: %q", fs.Args())
+		fmt.Fprintln(stderr, err)
+		return Config{}, err
+	}
+	cfg.Listen = listen
+	return cfg, nil
+}
+
+func (cfg *Config) setDefaults() error {
+	if len(cfg.Listen) == 0 {
+		cfg.Listen = DefaultListen
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = DefaultDataDir
+	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if cfg.LeaseDuration <= 0 {
+		cfg.LeaseDuration = DefaultLeaseDuration
+	}
+	if cfg.LeaseDuration <= cfg.HeartbeatInterval {
+		return fmt.Errorf("--lease-duration (%s) must be longer than --heartbeat-interval (%s)", cfg.LeaseDuration, cfg.HeartbeatInterval)
+	}
+	if cfg.Logger == nil {
+		var lvl slog.Level
+		if err := lvl.UnmarshalText([]byte(cfg.LogLevel)); err != nil && cfg.LogLevel != "" {
+			return fmt.Errorf("--log-level %q: %w", cfg.LogLevel, err)
+		}
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	}
+	return nil
+}
+
+// Scheduler is a running scheduler: store, controller loop and gRPC services.
+type Scheduler struct {
+	cfg       Config
+	log       *slog.Logger
+	store     *Store
+	loop      *loop
+	nodes     *nodeService
+	control   *controlService
+	server    *grpc.Server
+	listeners []net.Listener
+}
+
+// New opens the store and the listeners. Serve runs it.
+func New(cfg Config) (*Scheduler, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	store, err := OpenStore(filepath.Join(cfg.DataDir, "ordo.db"))
+	if err != nil {
+		return nil, err
+	}
+	s := &Scheduler{cfg: cfg, log: log, store: store}
+	s.loop = newLoop(store, log)
+	s.nodes = newNodeService(store, log, cfg.HeartbeatInterval, cfg.LeaseDuration)
+	s.control = &controlService{store: store, nodes: s.nodes, log: log}
+	s.server = grpc.NewServer()
+	ordov1.RegisterControlServer(s.server, s.control)
+	ordov1.RegisterNodeServer(s.server, s.nodes)
+	reflection.Register(s.server)
+	for _, addr := range cfg.Listen {
+		l, err := listen(addr)
+		if err != nil {
+			s.closeListeners()
+			store.Close()
+			return nil, err
+		}
+		s.listeners = append(s.listeners, l)
+	}
+	return s, nil
+}
+
+func (s *Scheduler) closeListeners() {
+	for _, l := range s.listeners {
+		l.Close()
+	}
+}
+
+// listen opens unix:///path (stale socket removed, parent created, mode 0660)
+// or tcp host:port (tcp:// prefix optional).
+func listen(addr string) (net.Listener, error) {
+	if path, ok := strings.CutPrefix(addr, "unix://"); ok {
+		if path == "" {
+			return nil, fmt.Errorf("--listen %q: empty socket path", addr)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, fmt.Errorf("--listen %q: %w", addr, err)
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("--listen %q: remove stale socket: %w", addr, err)
+		}
+		l, err := net.Listen("unix", path)
+		if err != nil {
+			return nil, fmt.Errorf("--listen %q: %w", addr, err)
+		}
+		if err := os.Chmod(path, 0o660); err != nil {
+			l.Close()
+			return nil, fmt.Errorf("--listen %q: %w", addr, err)
+		}
+		return l, nil
+	}
+	l, err := net.Listen("tcp", strings.TrimPrefix(addr, "tcp://"))
+	if err != nil {
+		return nil, fmt.Errorf("--listen %q: %w", addr, err)
+	}
+	return l, nil
+}
+
+// Serve runs the controller loop and the gRPC services until ctx is done, then
+// stops gracefully and closes the store.
+func (s *Scheduler) Serve(ctx context.Context) error {
+	defer s.store.Close()
+	if err := s.nodes.start(); err != nil {
+		s.closeListeners()
+		return err
+	}
+	loopCtx, stopLoop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); s.loop.run(loopCtx) }()
+
+	errc := make(chan error, len(s.listeners))
+	for _, l := range s.listeners {
+		s.log.Info("serving", "address", l.Addr().String(), "network", l.Addr().Network())
+		go func(l net.Listener) { errc <- s.server.Serve(l) }(l)
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		if err != nil {
+			err = fmt.Errorf("serve: %w", err)
+		}
+	}
+	s.log.Info("stopping")
+	// Long-lived streams end first, so that the graceful stop does not wait for them.
+	s.nodes.stop()
+	s.store.hub.closeAll()
+	stopped := make(chan struct{})
+	go func() { s.server.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		s.server.Stop()
+		<-stopped
+	}
+	stopLoop()
+	wg.Wait()
+	for _, addr := range s.cfg.Listen {
+		if path, ok := strings.CutPrefix(addr, "unix://"); ok {
+			os.Remove(path)
+		}
+	}
+	return err
+}
+
+// Run starts the scheduler described by cfg and serves until ctx is done.
+func Run(ctx context.Context, cfg Config) error {
+	s, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ctx)
+}
