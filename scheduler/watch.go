@@ -20,8 +20,9 @@ var ErrWatcherTooSlow = errors.New("watch: client too slow, events dropped; watc
 // hub fans committed changes out to watchers. Publishing never blocks: a
 // watcher whose buffer is full is closed with ErrWatcherTooSlow.
 type hub struct {
-	mu   sync.Mutex
-	subs map[*watcher]struct{}
+	mu     sync.Mutex
+	subs   map[*watcher]struct{}
+	buffer int
 }
 
 type watcher struct {
@@ -32,10 +33,10 @@ type watcher struct {
 	once  sync.Once
 }
 
-func newHub() *hub { return &hub{subs: map[*watcher]struct{}{}} }
+func newHub() *hub { return &hub{subs: map[*watcher]struct{}{}, buffer: watchBuffer} }
 
 func (h *hub) subscribe(kinds []string, ns string) *watcher {
-	w := &watcher{ns: ns, ch: make(chan *ordov1.Event, watchBuffer)}
+	w := &watcher{ns: ns, ch: make(chan *ordov1.Event, h.buffer)}
 	if len(kinds) > 0 {
 		w.kinds = map[string]bool{}
 		for _, k := range kinds {
