@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"io"
+	"syscall"
 	"time"
 )
 
@@ -23,6 +24,8 @@ type Runtime interface {
 	// Exec runs args in the running container, writing its output to out, and
 	// returns the exit code. ctx bounds the time it may take.
 	Exec(ctx context.Context, id string, args []string, out io.Writer) (int, error)
+	// Signal sends sig to the container's task.
+	Signal(ctx context.Context, id string, sig syscall.Signal) error
 	// Stop sends SIGTERM, waits up to grace, sends SIGKILL and deletes the task.
 	Stop(ctx context.Context, id string, grace time.Duration) error
 	// Remove deletes the container with its snapshot (and a leftover task).

@@ -294,6 +294,22 @@ func (r *containerdRuntime) Exec(ctx context.Context, id string, args []string, 
 	}
 }
 
+func (r *containerdRuntime) Signal(ctx context.Context, id string, sig syscall.Signal) error {
+	ctx = r.ctx(ctx)
+	c, err := r.client.LoadContainer(ctx, id)
+	if err != nil {
+		return fmt.Errorf("load container %s: %w", id, err)
+	}
+	task, err := c.Task(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("load task %s: %w", id, err)
+	}
+	if err := task.Kill(ctx, sig); err != nil {
+		return fmt.Errorf("signal %s: %w", id, err)
+	}
+	return nil
+}
+
 func (r *containerdRuntime) Stop(ctx context.Context, id string, grace time.Duration) error {
 	ctx = r.ctx(ctx)
 	c, err := r.client.LoadContainer(ctx, id)

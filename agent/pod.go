@@ -1,0 +1,739 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/ordoproject/ordo/internal/identity"
+	"github.com/ordoproject/ordo/network"
+	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
+)
+
+// PodNetwork gives each pod its network namespace (and later its address).
+type PodNetwork interface {
+	Setup(ctx context.Context, key string) (network.Pod, error)
+	Teardown(ctx context.Context, key string) error
+}
+
+var _ PodNetwork = (*network.NetNS)(nil)
+
+// labelGrace records a pod's termination grace period on its containers, so that
+// an agent stopping a pod it only found in containerd still honours it.
+const labelGrace = "ordo.dev/termination-grace-seconds"
+
+const defaultGrace = 30 * time.Second
+
+// podEnv is what pod workers share.
+type podEnv struct {
+	rt       Runtime
+	net      PodNetwork
+	stateDir string
+	nodeName string
+	log      *slog.Logger
+	report   func(*ordov1.PodStatusReport)
+}
+
+func (e *podEnv) podDir(key string) string { return filepath.Join(e.stateDir, "pods", key) }
+func (e *podEnv) logDir(key string) string { return filepath.Join(e.stateDir, "logs", key) }
+
+// ctrState is the worker's view of one container.
+type ctrState struct {
+	spec        *ordov1.Container
+	id          string
+	gen         int // bumped when an incarnation ends; events of older ones are ignored
+	running     bool
+	startedAt   time.Time
+	restarts    int32
+	crashes     int // consecutive quick exits
+	lastExit    int32
+	reason, msg string
+	startupDone bool
+	readyOK     bool
+	hasProbes   bool
+	probeCancel context.CancelFunc
+}
+
+func (c *ctrState) ready() bool { return c.running && c.startupDone && c.readyOK }
+
+type (
+	exitEvent struct {
+		i, gen int
+		st     ExitStatus
+	}
+	probeEvent struct {
+		i, gen int
+		kind   probeKind
+		res    probeResult
+		msg    string
+	}
+	restartEvent  struct{ i, gen int }
+	killEvent     struct{ i, gen int }
+	reattachEvent struct{ i, gen int }
+)
+
+// podWorker runs one incarnation (name + epoch) of a pod from creation to GONE.
+type podWorker struct {
+	env       *podEnv
+	log       *slog.Logger
+	key       string
+	name      string
+	namespace string
+	epoch     uint64
+	pod       *ordov1.Pod      // nil: a pod found in containerd that is only to be stopped
+	found     []ContainerState // its containers found in containerd at start-up
+	grace     time.Duration
+
+	stopc    chan struct{}
+	stopOnce sync.Once
+	stopping atomic.Bool
+	done     chan struct{}
+	events   chan any
+
+	// Owned by the run goroutine.
+	ctx                    context.Context
+	phase                  ordov1.PodPhase
+	reason, message        string
+	netns                  network.Pod
+	ctrs                   []*ctrState
+	startedTime, readyTime time.Time
+	wasReady               bool
+	exitCode               int32
+	last                   *ordov1.PodStatus
+}
+
+func newPodWorker(env *podEnv, pod *ordov1.Pod, found []ContainerState) *podWorker {
+	w := &podWorker{
+		env:       env,
+		key:       podKeyOf(pod),
+		name:      pod.GetMetadata().GetName(),
+		namespace: pod.GetMetadata().GetNamespace(),
+		epoch:     pod.GetEpoch(),
+		pod:       pod,
+		found:     found,
+		grace:     defaultGrace,
+		stopc:     make(chan struct{}),
+		done:      make(chan struct{}),
+		events:    make(chan any, 16),
+	}
+	if g := pod.GetSpec().GetTerminationGracePeriodSeconds(); g > 0 {
+		w.grace = time.Duration(g) * time.Second
+	}
+	for _, c := range pod.GetSpec().GetContainers() {
+		w.ctrs = append(w.ctrs, &ctrState{spec: c, id: identity.ContainerID(w.namespace, w.name, c.GetName())})
+	}
+	w.log = env.log.With("pod", w.name, "namespace", w.namespace, "epoch", w.epoch)
+	return w
+}
+
+// newStopWorker is a worker that only stops a pod found in containerd.
+func newStopWorker(env *podEnv, f *foundPod) *podWorker {
+	w := newPodWorker(env, &ordov1.Pod{
+		Metadata: &ordov1.ObjectMeta{Name: f.name, Namespace: f.namespace},
+		Epoch:    f.epoch,
+	}, f.containers)
+	w.pod = nil
+	w.grace = f.grace
+	return w
+}
+
+// stop asks the worker to stop the pod; it returns at once.
+func (w *podWorker) stop() {
+	w.stopOnce.Do(func() {
+		w.stopping.Store(true)
+		close(w.stopc)
+	})
+}
+
+func (w *podWorker) send(ev any) {
+	select {
+	case w.events <- ev:
+	case <-w.done:
+	}
+}
+
+// run drives the pod. When ctx ends (the agent shuts down) it returns leaving
+// the containers running; only stop() removes them.
+func (w *podWorker) run(ctx context.Context) {
+	defer close(w.done)
+	w.ctx = ctx
+	if w.pod != nil {
+		if w.setup(ctx) {
+			w.loop(ctx)
+		}
+		if ctx.Err() != nil {
+			return
+		}
+	}
+	w.teardown(ctx)
+}
+
+// sleep waits d or until ctx ends; false when ctx ended.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// setup creates the pod's network, files and containers, starting them in
+// template order. It returns false when the pod is stopped or ctx ends first.
+func (w *podWorker) setup(ctx context.Context) bool {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-w.stopc:
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
+	w.phase = ordov1.PodPhase_POD_PHASE_PENDING
+	w.reason, w.message = "ContainerCreating", ""
+	for _, f := range w.found {
+		if f.Running {
+			// Adopting a running pod: it does not go back to Pending.
+			w.phase = ordov1.PodPhase_POD_PHASE_RUNNING
+		}
+	}
+	w.publish()
+
+	for attempt := 1; ; attempt++ {
+		p, err := w.env.net.Setup(sctx, w.key)
+		if err == nil {
+			w.netns = p
+			break
+		}
+		if sctx.Err() != nil {
+			return false
+		}
+		w.log.Warn("pod network setup failed", "err", err)
+		w.reason, w.message = "NetworkNotReady", err.Error()
+		w.publish()
+		if !sleep(sctx, backoff(attempt, 100*time.Millisecond, 10*time.Second)) {
+			return false
+		}
+	}
+	if err := w.writeFiles(); err != nil {
+		w.log.Error("write pod files", "err", err)
+		w.reason, w.message = "ContainerCreating", err.Error()
+		w.publish()
+		return false
+	}
+	for i := range w.ctrs {
+		if !w.startContainer(sctx, i) {
+			return false
+		}
+	}
+	w.phase = ordov1.PodPhase_POD_PHASE_RUNNING
+	w.reason, w.message = "", ""
+	w.publish()
+	return true
+}
+
+func (w *podWorker) hostname() string {
+	if h := w.pod.GetSpec().GetHostname(); h != "" {
+		return h
+	}
+	return w.name
+}
+
+func (w *podWorker) writeFiles() error {
+	dir := w.env.podDir(w.key)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(w.env.logDir(w.key), 0o755); err != nil {
+		return err
+	}
+	host := w.hostname()
+	names := host
+	if sub := w.pod.GetSpec().GetSubdomain(); sub != "" {
+		ns := w.namespace
+		if ns == "" {
+			ns = identity.DefaultNamespace
+		}
+		names = fmt.Sprintf("%s.%s.%s.svc.cluster.local\t%s", host, sub, ns, host)
+	}
+	ip := w.netns.IP
+	if ip == "" {
+		ip = "127.0.1.1"
+	}
+	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" + ip + "\t" + names + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "hosts"), []byte(hosts), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "hostname"), []byte(host+"\n"), 0o644)
+}
+
+func (w *podWorker) containerConfig(c *ctrState) ContainerConfig {
+	p := w.pod
+	labels := map[string]string{
+		identity.LabelManaged:   "true",
+		identity.LabelNamespace: w.namespace,
+		identity.LabelSet:       p.GetSetName(),
+		identity.LabelPod:       w.name,
+		identity.LabelOrdinal:   strconv.Itoa(int(p.GetOrdinal())),
+		identity.LabelRevision:  p.GetRevision(),
+		identity.LabelEpoch:     strconv.FormatUint(w.epoch, 10),
+		identity.LabelContainer: c.spec.GetName(),
+		identity.LabelNode:      w.env.nodeName,
+		labelGrace:              strconv.FormatInt(int64(w.grace/time.Second), 10),
+	}
+	env := make([]string, 0, len(c.spec.GetEnv()))
+	for _, e := range c.spec.GetEnv() {
+		env = append(env, e.GetName()+"="+e.GetValue())
+	}
+	dir := w.env.podDir(w.key)
+	return ContainerConfig{
+		ID:         c.id,
+		Image:      c.spec.GetImage(),
+		PullPolicy: c.spec.GetImagePullPolicy(),
+		Labels:     labels,
+		Command:    c.spec.GetCommand(),
+		Args:       c.spec.GetArgs(),
+		Env:        env,
+		WorkingDir: c.spec.GetWorkingDir(),
+		Hostname:   w.hostname(),
+		NetNSPath:  w.netns.NetNSPath,
+		Files: map[string]string{
+			"/etc/hosts":    filepath.Join(dir, "hosts"),
+			"/etc/hostname": filepath.Join(dir, "hostname"),
+		},
+	}
+}
+
+func (w *podWorker) logPath(c *ctrState) string {
+	return filepath.Join(w.env.logDir(w.key), c.spec.GetName()+".log")
+}
+
+// startContainer makes container i run: image, container, then the running
+// task it already has (adoption) or a new one. It retries with back-off.
+func (w *podWorker) startContainer(ctx context.Context, i int) bool {
+	c := w.ctrs[i]
+	fail := func(attempt int, reason string, err error) bool {
+		var ie *ImageError
+		if errors.As(err, &ie) {
+			reason = ie.Reason
+			c.reason, c.msg = ie.Reason, ie.Message
+		} else {
+			c.reason, c.msg = reason, err.Error()
+		}
+		w.reason, w.message = c.reason, c.msg
+		w.log.Warn("container not started", "container", c.spec.GetName(), "reason", reason, "err", err)
+		w.publish()
+		return sleep(ctx, backoff(attempt, 200*time.Millisecond, 30*time.Second))
+	}
+	for attempt := 1; ; attempt++ {
+		if err := w.env.rt.EnsureImage(ctx, c.spec.GetImage(), c.spec.GetImagePullPolicy()); err != nil {
+			if ctx.Err() != nil || !fail(attempt, "ErrImagePull", err) {
+				return false
+			}
+			continue
+		}
+		if err := w.env.rt.Create(ctx, w.containerConfig(c)); err != nil {
+			if ctx.Err() != nil || !fail(attempt, "CreateContainerError", err) {
+				return false
+			}
+			continue
+		}
+		// The exit channel lives as long as the worker, not just this setup.
+		running, exit, err := w.env.rt.Attach(w.ctx, c.id)
+		if err == nil && !running {
+			exit, err = w.env.rt.Start(w.ctx, c.id, w.logPath(c))
+		}
+		if err != nil {
+			if ctx.Err() != nil || !fail(attempt, "StartError", err) {
+				return false
+			}
+			continue
+		}
+		c.reason, c.msg = "", ""
+		w.reason, w.message = "ContainerCreating", ""
+		w.started(i, exit)
+		w.publish()
+		return true
+	}
+}
+
+// started records that container i runs and watches it.
+func (w *podWorker) started(i int, exit <-chan ExitStatus) {
+	c := w.ctrs[i]
+	c.running = true
+	c.startedAt = time.Now()
+	if w.startedTime.IsZero() {
+		w.startedTime = c.startedAt
+	}
+	gen := c.gen
+	go func() {
+		st := <-exit
+		w.send(exitEvent{i: i, gen: gen, st: st})
+	}()
+	w.startProbes(i)
+}
+
+func (w *podWorker) startProbes(i int) {
+	c := w.ctrs[i]
+	sp, rp, lp := c.spec.GetStartupProbe(), c.spec.GetReadinessProbe(), c.spec.GetLivenessProbe()
+	c.startupDone = sp == nil
+	c.readyOK = rp == nil
+	if sp == nil && rp == nil && lp == nil {
+		return
+	}
+	pctx, cancel := context.WithCancel(w.ctx)
+	c.probeCancel = cancel
+	gen := c.gen
+	tg := probeTarget{rt: w.env.rt, containerID: c.id, netnsPath: w.netns.NetNSPath, podIP: w.netns.IP}
+	run := func(kind probeKind, p *ordov1.Probe) probeResult {
+		pr := newProber(p, tg)
+		if pr == nil {
+			return probeSuccess
+		}
+		last := probeUnknown
+		runProbe(pctx, kind, timingOf(kind, p), pr, func(r probeResult, msg string) {
+			last = r
+			w.send(probeEvent{i: i, gen: gen, kind: kind, res: r, msg: msg})
+		})
+		return last
+	}
+	go func() {
+		if sp != nil && run(startupProbe, sp) != probeSuccess {
+			return
+		}
+		if sp != nil && newProber(sp, tg) == nil {
+			w.send(probeEvent{i: i, gen: gen, kind: startupProbe, res: probeSuccess})
+		}
+		if rp != nil {
+			go run(readinessProbe, rp)
+		}
+		if lp != nil {
+			go run(livenessProbe, lp)
+		}
+	}()
+}
+
+func (w *podWorker) endIncarnation(c *ctrState) {
+	c.running = false
+	c.gen++
+	if c.probeCancel != nil {
+		c.probeCancel()
+		c.probeCancel = nil
+	}
+}
+
+func (w *podWorker) shouldRestart(code int32) bool {
+	switch w.pod.GetSpec().GetRestartPolicy() {
+	case "Never":
+		return false
+	case "OnFailure":
+		return code != 0
+	default:
+		return true
+	}
+}
+
+// loop handles container exits, restarts and probe results until the pod is
+// stopped (nil) or ctx ends.
+func (w *podWorker) loop(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-w.stopc:
+			return nil
+		case ev := <-w.events:
+			w.handle(ctx, ev)
+			w.publish()
+		}
+	}
+}
+
+func (w *podWorker) handle(ctx context.Context, ev any) {
+	switch ev := ev.(type) {
+	case exitEvent:
+		c := w.ctrs[ev.i]
+		if ev.gen != c.gen || !c.running {
+			return
+		}
+		if ev.st.Err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			// Lost track of the task (containerd restarting?): look again soon.
+			w.log.Warn("watching container failed", "container", c.spec.GetName(), "err", ev.st.Err)
+			gen := c.gen
+			time.AfterFunc(time.Second, func() { w.send(reattachEvent{i: ev.i, gen: gen}) })
+			return
+		}
+		w.exited(ev.i, ev.st.Code)
+	case reattachEvent:
+		c := w.ctrs[ev.i]
+		if ev.gen != c.gen || !c.running {
+			return
+		}
+		running, exit, err := w.env.rt.Attach(ctx, c.id)
+		switch {
+		case err != nil:
+			gen := c.gen
+			time.AfterFunc(time.Second, func() { w.send(reattachEvent{i: ev.i, gen: gen}) })
+		case running:
+			gen := c.gen
+			go func() { st := <-exit; w.send(exitEvent{i: ev.i, gen: gen, st: st}) }()
+		default:
+			w.exited(ev.i, 255)
+		}
+	case restartEvent:
+		c := w.ctrs[ev.i]
+		if ev.gen != c.gen || c.running {
+			return
+		}
+		exit, err := w.env.rt.Start(ctx, c.id, w.logPath(c))
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			c.crashes++
+			c.reason, c.msg = "StartError", err.Error()
+			w.scheduleRestart(ev.i)
+			return
+		}
+		c.restarts++
+		w.started(ev.i, exit)
+	case probeEvent:
+		c := w.ctrs[ev.i]
+		if ev.gen != c.gen || !c.running {
+			return
+		}
+		switch ev.kind {
+		case startupProbe:
+			if ev.res == probeSuccess {
+				c.startupDone = true
+				return
+			}
+			w.kill(ev.i, fmt.Sprintf("Container %s failed startup probe, will be restarted: %s", c.spec.GetName(), ev.msg))
+		case readinessProbe:
+			c.readyOK = ev.res == probeSuccess
+			if !c.readyOK {
+				c.msg = ev.msg
+			} else if c.reason == "" {
+				c.msg = ""
+			}
+		case livenessProbe:
+			if ev.res == probeFailure {
+				w.kill(ev.i, fmt.Sprintf("Container %s failed liveness probe, will be restarted: %s", c.spec.GetName(), ev.msg))
+			}
+		}
+	case killEvent:
+		c := w.ctrs[ev.i]
+		if ev.gen == c.gen && c.running {
+			if err := w.env.rt.Signal(ctx, c.id, syscall.SIGKILL); err != nil {
+				w.log.Warn("kill container", "container", c.spec.GetName(), "err", err)
+			}
+		}
+	}
+}
+
+// kill stops container i gracefully (its exit then restarts it).
+func (w *podWorker) kill(i int, msg string) {
+	c := w.ctrs[i]
+	c.msg = msg
+	c.readyOK = false
+	w.log.Info("restarting container", "container", c.spec.GetName(), "message", msg)
+	if c.probeCancel != nil {
+		c.probeCancel()
+		c.probeCancel = nil
+	}
+	if err := w.env.rt.Signal(w.ctx, c.id, syscall.SIGTERM); err != nil {
+		w.log.Warn("signal container", "container", c.spec.GetName(), "err", err)
+	}
+	gen := c.gen
+	time.AfterFunc(w.grace, func() { w.send(killEvent{i: i, gen: gen}) })
+}
+
+func (w *podWorker) exited(i int, code int32) {
+	c := w.ctrs[i]
+	ran := time.Since(c.startedAt)
+	w.endIncarnation(c)
+	c.lastExit, w.exitCode = code, code
+	c.crashes = nextCrashCount(c.crashes, ran)
+	if code == 0 {
+		c.reason = "Completed"
+	} else {
+		c.reason = "Error"
+	}
+	c.msg = fmt.Sprintf("exited with code %d", code)
+	w.log.Info("container exited", "container", c.spec.GetName(), "code", code)
+	if !w.shouldRestart(code) {
+		w.checkFinished()
+		return
+	}
+	w.scheduleRestart(i)
+}
+
+func (w *podWorker) scheduleRestart(i int) {
+	c := w.ctrs[i]
+	delay := restartDelay(c.crashes)
+	if c.crashes > 1 {
+		c.reason = "CrashLoopBackOff"
+		c.msg = fmt.Sprintf("back-off %v restarting failed container %s in pod %s (last exit code %d)", delay, c.spec.GetName(), w.name, c.lastExit)
+	}
+	gen := c.gen
+	time.AfterFunc(delay, func() { w.send(restartEvent{i: i, gen: gen}) })
+}
+
+// checkFinished sets Succeeded/Failed once no container runs or will restart.
+func (w *podWorker) checkFinished() {
+	failed := false
+	for _, c := range w.ctrs {
+		if c.running || w.shouldRestart(c.lastExit) {
+			return
+		}
+		failed = failed || c.lastExit != 0
+	}
+	if failed {
+		w.phase = ordov1.PodPhase_POD_PHASE_FAILED
+	} else {
+		w.phase = ordov1.PodPhase_POD_PHASE_SUCCEEDED
+	}
+}
+
+// teardown stops and removes every container of the pod, its network and files,
+// then reports GONE. It retries until containerd confirms or ctx ends.
+func (w *podWorker) teardown(ctx context.Context) {
+	w.phase = ordov1.PodPhase_POD_PHASE_TERMINATING
+	w.reason, w.message = "", ""
+	for _, c := range w.ctrs {
+		w.endIncarnation(c)
+		c.reason, c.msg = "", ""
+	}
+	w.publish()
+	ids := map[string]bool{}
+	for _, c := range w.ctrs {
+		ids[c.id] = true
+	}
+	for _, f := range w.found {
+		ids[f.ID] = true
+	}
+	for attempt := 1; ; attempt++ {
+		var (
+			wg   sync.WaitGroup
+			mu   sync.Mutex
+			errs []error
+		)
+		for id := range ids {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := w.env.rt.Stop(ctx, id, w.grace)
+				if err == nil {
+					err = w.env.rt.Remove(ctx, id)
+				}
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+				} else {
+					delete(ids, id)
+				}
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			w.log.Warn("stopping pod", "err", err)
+			if !sleep(ctx, backoff(attempt, 100*time.Millisecond, 5*time.Second)) {
+				return
+			}
+			continue
+		}
+		break
+	}
+	if err := w.env.net.Teardown(ctx, w.key); err != nil {
+		w.log.Warn("remove pod network", "err", err)
+	}
+	if err := os.RemoveAll(w.env.podDir(w.key)); err != nil {
+		w.log.Warn("remove pod files", "err", err)
+	}
+	if err := os.RemoveAll(w.env.logDir(w.key)); err != nil {
+		w.log.Warn("remove pod logs", "err", err)
+	}
+	w.phase = ordov1.PodPhase_POD_PHASE_GONE
+	w.publish()
+	w.log.Info("pod gone")
+}
+
+// status is the pod's status as the worker sees it now.
+func (w *podWorker) status() *ordov1.PodStatus {
+	st := &ordov1.PodStatus{
+		Phase:    w.phase,
+		PodIp:    w.netns.IP,
+		ExitCode: w.exitCode,
+	}
+	if w.phase == ordov1.PodPhase_POD_PHASE_PENDING {
+		st.Reason, st.Message = w.reason, w.message
+	}
+	ready := w.phase == ordov1.PodPhase_POD_PHASE_RUNNING && len(w.ctrs) > 0
+	for _, c := range w.ctrs {
+		cs := &ordov1.ContainerStatus{
+			Name:         c.spec.GetName(),
+			ContainerId:  c.id,
+			Ready:        c.ready(),
+			Running:      c.running,
+			RestartCount: c.restarts,
+			LastExitCode: c.lastExit,
+			Reason:       c.reason,
+			Message:      c.msg,
+		}
+		if c.running {
+			cs.StartedTime = timestamppb.New(c.startedAt)
+		}
+		st.Containers = append(st.Containers, cs)
+		st.Restarts += c.restarts
+		ready = ready && c.ready()
+		if w.phase == ordov1.PodPhase_POD_PHASE_RUNNING && !c.running && st.Reason == "" {
+			st.Reason, st.Message = c.reason, c.msg
+		}
+	}
+	if w.phase == ordov1.PodPhase_POD_PHASE_GONE || w.phase == ordov1.PodPhase_POD_PHASE_TERMINATING {
+		st.Containers = nil
+		st.PodIp = ""
+	}
+	st.Ready = ready
+	if ready && !w.wasReady {
+		w.readyTime = time.Now()
+	}
+	w.wasReady = ready
+	if !w.startedTime.IsZero() {
+		st.StartedTime = timestamppb.New(w.startedTime)
+	}
+	if !w.readyTime.IsZero() {
+		st.ReadyTime = timestamppb.New(w.readyTime)
+	}
+	return st
+}
+
+// publish reports the pod's status when it changed since the last report.
+func (w *podWorker) publish() {
+	st := w.status()
+	if w.last != nil && proto.Equal(st, w.last) {
+		return
+	}
+	w.last = st
+	out := proto.Clone(st).(*ordov1.PodStatus)
+	out.ObservedTime = timestamppb.Now()
+	w.env.report(&ordov1.PodStatusReport{Name: w.name, Namespace: w.namespace, Epoch: w.epoch, Status: out})
+}
