@@ -554,3 +554,29 @@ func TestSimulationReadinessStaysFalse(t *testing.T) {
 		})
 	}
 }
+
+func TestSimulationCapacityThenNewNode(t *testing.T) {
+	for _, policy := range []string{PolicyOrderedReady, PolicyParallel} {
+		for seed := int64(1); seed <= 20; seed++ {
+			t.Run(fmt.Sprintf("%s/seed=%d", policy, seed), func(t *testing.T) {
+				c := newCluster(t, seed, testSet("web", 5, policy),
+					testNode("node-1", true, 2), testNode("node-2", true, 2))
+				c.randomSteps(200)
+				c.settle()
+				if p := c.pods["web-4"]; p == nil || p.NodeName != "" ||
+					p.Status.Message != "0/2 nodes are available: 2 Too many pods." {
+					c.fatalf("web-4 = %v, want unschedulable for lack of room", p)
+				}
+				if len(c.pods) != 5 {
+					c.fatalf("pods %v", c.names())
+				}
+				c.nodes = append(c.nodes, testNode("node-3", true, 2))
+				c.randomSteps(50)
+				c.converged(c.settle())
+				if c.pods["web-4"].NodeName != "node-3" {
+					c.fatalf("web-4 on %q", c.pods["web-4"].NodeName)
+				}
+			})
+		}
+	}
+}
