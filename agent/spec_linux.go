@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"sort"
+	"strings"
 
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/oci"
@@ -93,15 +94,35 @@ func WithReadOnlyFiles(files map[string]string) oci.SpecOpts {
 // WithPodEnv sets HOSTNAME to the pod name and then the container's env, each
 // replacing a variable of the same name (the image's included).
 func WithPodEnv(hostname string, env []string) oci.SpecOpts {
-	all := make([]string, 0, len(env)+1)
-	if hostname != "" {
-		all = append(all, "HOSTNAME="+hostname)
-	}
-	all = append(all, env...)
-	return func(ctx context.Context, c oci.Client, ctr *containers.Container, s *oci.Spec) error {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
 		if s.Process == nil {
 			s.Process = &specs.Process{}
 		}
-		return oci.WithEnv(all)(ctx, c, ctr, s)
+		if hostname != "" {
+			s.Process.Env = mergeEnv(s.Process.Env, []string{"HOSTNAME=" + hostname})
+		}
+		s.Process.Env = mergeEnv(s.Process.Env, env)
+		return nil
 	}
+}
+
+// mergeEnv sets each KEY=VALUE of overrides in base: in place when base has the
+// key, appended otherwise; a later override of a key wins.
+func mergeEnv(base, overrides []string) []string {
+	out := append([]string(nil), base...)
+	idx := make(map[string]int, len(out))
+	for i, kv := range out {
+		k, _, _ := strings.Cut(kv, "=")
+		idx[k] = i
+	}
+	for _, kv := range overrides {
+		k, _, _ := strings.Cut(kv, "=")
+		if i, ok := idx[k]; ok {
+			out[i] = kv
+			continue
+		}
+		idx[k] = len(out)
+		out = append(out, kv)
+	}
+	return out
 }
