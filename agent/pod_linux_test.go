@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
+	cerrdefs "github.com/containerd/errdefs"
 
 	"github.com/ordoproject/ordo/internal/identity"
 	"github.com/ordoproject/ordo/network"
