@@ -384,6 +384,10 @@ func (a *app) get(ctx context.Context, args *args) error {
 		}
 	}
 	t := &table{}
+	if args.bools["watch"] && kind == kindPod {
+		// Leave room for the statuses a watch is likely to print later.
+		t.fit([]string{"", "", "ContainerCreating", "", "", ""})
+	}
 	if err := a.printItems(kind, format, items, len(names) == 1, t, ns); err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ type describer struct {
 func (d *describer) kv(indent int, key, format string, args ...any) {
 	pad := strings.Repeat("  ", indent)
 	label := pad + key + ":"
-	width := 24
+	width := 26
 	if len(label) >= width {
 		width = len(label) + 1
 	}
