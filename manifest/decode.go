@@ -86,11 +86,14 @@ func decodeValue(label string, v any) ([]*ordov1.Object, error) {
 	if !ok {
 		return nil, errdefs.Invalid(label, "must be an object, got %s", jsonType(v))
 	}
-	kind, _ := m["kind"].(string)
-	apiVersion, _ := m["apiVersion"].(string)
+	kind, ok := m["kind"].(string)
+	if !ok && m["kind"] != nil {
+		return nil, errdefs.Invalid(label, "kind: must be a string, got %s", jsonType(m["kind"]))
+	}
 	if kind == "" {
 		return nil, errdefs.Invalid(label, "kind: required")
 	}
+	apiVersion, _ := m["apiVersion"].(string)
 	if kind == "List" {
 		items, ok := m["items"].([]any)
 		if !ok {

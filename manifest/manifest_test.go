@@ -245,6 +245,7 @@ func TestDecodeErrors(t *testing.T) {
 	}{
 		{"negative replicas", "replicas: 2", "replicas: -1", `StatefulSet "web": spec.replicas: must be >= 0`},
 		{"replicas not a number", "replicas: 2", "replicas: two", `spec.replicas: must be an integer`},
+		{"huge replicas", "replicas: 2", "replicas: 99999999999", `spec.replicas: 99999999999 is out of range`},
 		{"fractional replicas", "replicas: 2", "replicas: 1.5", `spec.replicas: must be an integer`},
 		{"unknown spec field", "replicas: 2", "replica: 2", `StatefulSet "web": spec.replica: unknown field "replica" (did you mean "replicas"?)`},
 		{"unknown container field", "        image: ordo", "        imagee: x\n        image: ordo", cpath + `.imagee: unknown field "imagee"`},

@@ -128,8 +128,12 @@ func checkOne(path string, v any, t reflect.Type, errs *[]string) error {
 			return errdefs.Invalid(path, "must be an integer, got %s", jsonType(v))
 		}
 		if _, err := strconv.ParseInt(n.String(), 10, t.Bits()); err != nil {
-			if f, ferr := n.Float64(); ferr == nil && f == math.Trunc(f) && math.Abs(f) < 1<<31 {
-				return nil // 3.0
+			f, ferr := n.Float64()
+			if ferr == nil && f == math.Trunc(f) {
+				if math.Abs(f) < math.Ldexp(1, t.Bits()-1) {
+					return nil // 3.0
+				}
+				return errdefs.Invalid(path, "%s is out of range", n)
 			}
 			return errdefs.Invalid(path, "must be an integer, got %s", n)
 		}
