@@ -361,6 +361,16 @@ func (a *app) get(ctx context.Context, args *args) error {
 	if err != nil {
 		return err
 	}
+	// With --watch, the stream is opened before listing so that no change
+	// between the list and the first event is missed.
+	var stream ordov1.Control_WatchClient
+	if args.bools["watch"] {
+		wctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		if stream, err = c.Watch(wctx, &ordov1.WatchRequest{Kinds: []string{kind}, Namespace: ns}); err != nil {
+			return a.rpcError(err)
+		}
+	}
 	var items []item
 	if len(names) > 0 {
 		for _, n := range names {
@@ -386,15 +396,15 @@ func (a *app) get(ctx context.Context, args *args) error {
 	t := &table{}
 	if args.bools["watch"] && kind == kindPod {
 		// Leave room for the statuses a watch is likely to print later.
-		t.fit([]string{"", "", "ContainerCreating", "", "", ""})
+		t.fit(withNamespace(ns == "", &ordov1.ObjectMeta{}, []string{"", "", "ContainerCreating", "", "", ""}))
 	}
 	if err := a.printItems(kind, format, items, len(names) == 1, t, ns); err != nil {
 		return err
 	}
-	if !args.bools["watch"] {
+	if stream == nil {
 		return nil
 	}
-	return a.watch(ctx, kind, ns, names, sel, format, t)
+	return a.watch(ctx, stream, kind, ns, names, sel, format, t)
 }
 
 func (a *app) getOne(ctx context.Context, kind, ns, name string) (item, *ordov1.GetResponse, error) {
@@ -454,28 +464,31 @@ func (a *app) printItems(kind, format string, items []item, single bool, t *tabl
 		return nil
 	}
 	now := a.now()
+	allNS := ns == "" && kind != kindNode
 	rows := make([][]string, 0, len(items))
 	for _, it := range items {
-		rows = append(rows, it.row(now, format == "wide"))
+		rows = append(rows, withNamespace(allNS, it.meta, it.row(now, format == "wide")))
 	}
-	t.write(a.stdout, header(kind, format == "wide"), rows)
+	t.write(a.stdout, withNamespace(allNS, nil, header(kind, format == "wide")), rows)
 	return nil
 }
 
+// withNamespace prepends the NAMESPACE column when listing all namespaces.
+func withNamespace(allNS bool, meta *ordov1.ObjectMeta, row []string) []string {
+	if !allNS {
+		return row
+	}
+	first := "NAMESPACE"
+	if meta != nil {
+		first = meta.GetNamespace()
+	}
+	return append([]string{first}, row...)
+}
+
 // watch prints a line for every change of the listed objects until ctx ends.
-func (a *app) watch(ctx context.Context, kind, ns string, names []string, sel map[string]string, format string, t *table) error {
-	c, err := a.dial()
-	if err != nil {
-		return err
-	}
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stream, err := c.Watch(wctx, &ordov1.WatchRequest{Kinds: []string{kind}, Namespace: ns})
-	if err != nil {
-		return a.rpcError(err)
-	}
+func (a *app) watch(ctx context.Context, stream ordov1.Control_WatchClient, kind, ns string, names []string, sel map[string]string, format string, t *table) error {
 	if len(t.widths) == 0 && format != "json" && format != "yaml" && format != "name" {
-		t.fit(header(kind, format == "wide"))
+		t.fit(withNamespace(ns == "" && kind != kindNode, nil, header(kind, format == "wide")))
 	}
 	want := map[string]bool{}
 	for _, n := range names {
@@ -522,6 +535,7 @@ func (a *app) watch(ctx context.Context, kind, ns string, names []string, sel ma
 			if ev.GetType() == ordov1.EventType_EVENT_TYPE_DELETED && kind == kindPod {
 				row[2] = "Deleted"
 			}
+			row = withNamespace(ns == "" && kind != kindNode, it.meta, row)
 			t.fit(row)
 			io.WriteString(a.stdout, t.line(row))
 		}

@@ -276,6 +276,10 @@ func TestApplyGetScaleDelete(t *testing.T) {
 	if sel := d.lastList.GetLabelSelector(); sel["app"] != "nginx" || d.lastList.GetNamespace() != "default" {
 		t.Errorf("list request %v", d.lastList)
 	}
+	code, out, _ = run(t, addr, "", "get", "pods", "-A")
+	if code != 0 || !strings.HasPrefix(out, "NAMESPACE   NAME      READY") || !strings.Contains(out, "\ndefault     web-0     1/1") || d.lastList.GetNamespace() != "" {
+		t.Errorf("get pods -A: exit %d\n%s", code, out)
+	}
 	code, out, _ = run(t, addr, "", "get", "pods", "-l", "app=other")
 	if code != 0 || out != "" {
 		t.Errorf("get pods -l app=other: %q", out)
