@@ -537,6 +537,13 @@ func (a *app) watch(ctx context.Context, stream ordov1.Control_WatchClient, kind
 			}
 			row = withNamespace(ns == "" && kind != kindNode, it.meta, row)
 			t.fit(row)
+			if !t.headed {
+				// The list was empty: the first change brings the header.
+				h := withNamespace(ns == "" && kind != kindNode, nil, header(kind, format == "wide"))
+				t.fit(h)
+				io.WriteString(a.stdout, t.line(h))
+				t.headed = true
+			}
 			io.WriteString(a.stdout, t.line(row))
 		}
 	}

@@ -109,6 +109,7 @@ func age(now time.Time, ts *timestamppb.Timestamp) string {
 // the lines printed later by a watch stay aligned with the header.
 type table struct {
 	widths []int
+	headed bool // the header line was printed
 }
 
 func (t *table) fit(row []string) {
@@ -145,6 +146,7 @@ func (t *table) write(w io.Writer, header []string, rows [][]string) {
 		t.fit(r)
 	}
 	io.WriteString(w, t.line(header))
+	t.headed = true
 	for _, r := range rows {
 		io.WriteString(w, t.line(r))
 	}

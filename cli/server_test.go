@@ -405,6 +405,20 @@ web-3     1/1       Deleted             0          2s        node-1
 	}
 }
 
+func TestWatchFromEmptyListPrintsHeader(t *testing.T) {
+	d, addr := startServer(t)
+	d.events = []*ordov1.Event{{Type: ordov1.EventType_EVENT_TYPE_ADDED, Kind: "Pod", Pod: samplePods()[0]}}
+	code, out, errOut := run(t, addr, "", "get", "pods", "--watch")
+	if code != 0 || errOut != "No resources found in default namespace.\n" {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	want := "NAME      READY     STATUS              RESTARTS   AGE       NODE\n" +
+		"web-0     1/1       Running             0          5m        node-1\n"
+	if out != want {
+		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+}
+
 func TestDescribe(t *testing.T) {
 	d, addr := startServer(t)
 	if code, _, errOut := run(t, addr, webYAML, "apply", "-f", "-"); code != 0 {
