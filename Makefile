@@ -9,6 +9,7 @@ IMAGE   := $(BIN)/busybox-oci.tar
 LAB     := scripts/lab
 NODES   ?= 3
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
+LAB_DIR := $(or $(ORDO_LAB_DIR),/run/ordo-lab)
 
 .PHONY: all build image deps test vet demo lab-up lab-down proto check-proto bench clean
 
@@ -35,13 +36,13 @@ vet:
 test: deps vet build image
 	$(GO) test -count=1 -timeout 25m ./...
 
+demo: export ORDO_ADDR = unix://$(LAB_DIR)/ordo.sock
 demo: deps build image
 	@$(LAB) down >/dev/null 2>&1 || true
 	$(LAB) up --nodes $(NODES) >/dev/null
 	$(BIN)/ordo apply -f examples/web.yaml
 	@echo "--- watching the pods come up in order (web-0, then web-1, then web-2)"
-	@ORDO_ADDR=unix://$${ORDO_LAB_DIR:-/run/ordo-lab}/ordo.sock; export ORDO_ADDR; \
-	timeout 60 $(BIN)/ordo get pods -w & watcher=$$!; \
+	@timeout 60 $(BIN)/ordo get pods -w & watcher=$$!; \
 	ok=0; for i in $$(seq 1 600); do \
 		if [ "$$($(BIN)/ordo get pods 2>/dev/null | awk '$$1 ~ /^web-[0-2]$$/ && $$2 == "1/1" && $$3 == "Running"' | wc -l)" = 3 ]; then ok=1; break; fi; \
 		sleep 0.1; \
@@ -49,9 +50,9 @@ demo: deps build image
 	kill $$watcher 2>/dev/null; wait $$watcher 2>/dev/null; \
 	[ $$ok = 1 ] || { echo "web-0..web-2 did not become Ready within 60s" >&2; exit 1; }
 	@echo "--- ordo get pods -o wide"
-	@ORDO_ADDR=unix://$${ORDO_LAB_DIR:-/run/ordo-lab}/ordo.sock $(BIN)/ordo get pods -o wide
+	@$(BIN)/ordo get pods -o wide
 	@echo "--- ordo get sts"
-	@ORDO_ADDR=unix://$${ORDO_LAB_DIR:-/run/ordo-lab}/ordo.sock $(BIN)/ordo get sts
+	@$(BIN)/ordo get sts
 	@echo "--- scripts/lab exec node-1 -- ctr -n ordo containers ls"
 	@$(LAB) exec node-1 -- ctr -n ordo containers ls
 	@echo
