@@ -180,8 +180,9 @@ spec:
 // fakeAgent is a node agent speaking the real Node protocol over gRPC. It
 // "runs" whatever it is told and reports what the test says.
 type fakeAgent struct {
-	t    testing.TB
-	name string
+	t       testing.TB
+	name    string
+	maxPods int32
 
 	sendMu sync.Mutex
 	stream ordov1.Node_ConnectClient
@@ -200,7 +201,7 @@ type fakeAgent struct {
 }
 
 func newFakeAgent(t testing.TB, name string) *fakeAgent {
-	return &fakeAgent{t: t, name: name, changed: make(chan struct{}), seen: map[string]bool{},
+	return &fakeAgent{t: t, name: name, maxPods: 50, changed: make(chan struct{}), seen: map[string]bool{},
 		running: map[string]uint64{}, status: map[string]*ordov1.PodStatus{}}
 }
 
@@ -209,7 +210,7 @@ func (a *fakeAgent) connect(h *harness) {
 	a.t.Helper()
 	reg, err := h.node.Register(h.ctx(), &ordov1.RegisterRequest{
 		NodeName: a.name, Labels: map[string]string{"zone": "a"}, Addresses: []string{"10.0.0.1"},
-		Capacity: &ordov1.NodeCapacity{MaxPods: 50}, AgentVersion: "test",
+		Capacity: &ordov1.NodeCapacity{MaxPods: a.maxPods}, AgentVersion: "test",
 	})
 	if err != nil {
 		a.t.Fatalf("%s: register: %v", a.name, err)
@@ -401,6 +402,19 @@ func (as agents) everSeen(pod string) bool {
 func (as agents) waitDesired(t testing.TB, want ...string) {
 	t.Helper()
 	sort.Strings(want)
+	as.wait(t, fmt.Sprintf("desired pods %v", want), func() bool { return slices.Equal(as.desiredNames(), want) })
+}
+
+// waitOwner waits until some agent is asked to run pod and returns it.
+func (as agents) waitOwner(t testing.TB, pod string) *fakeAgent {
+	t.Helper()
+	as.wait(t, pod+" to be desired", func() bool { return slices.Contains(as.desiredNames(), pod) })
+	return as.owner(t, pod)
+}
+
+// wait waits until cond holds, re-checking whenever an agent receives a list.
+func (as agents) wait(t testing.TB, what string, cond func() bool) {
+	t.Helper()
 	deadline := time.After(waitLimit)
 	for {
 		var chans []chan struct{}
@@ -409,8 +423,7 @@ func (as agents) waitDesired(t testing.TB, want ...string) {
 			chans = append(chans, a.changed)
 			a.mu.Unlock()
 		}
-		got := as.desiredNames()
-		if slices.Equal(got, want) {
+		if cond() {
 			return
 		}
 		merged := make(chan struct{})
@@ -432,7 +445,7 @@ func (as agents) waitDesired(t testing.TB, want ...string) {
 			close(stop)
 		case <-deadline:
 			close(stop)
-			t.Fatalf("timed out waiting for desired pods %v; have %v", want, got)
+			t.Fatalf("timed out waiting for %s; desired %v", what, as.desiredNames())
 		}
 	}
 }

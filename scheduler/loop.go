@@ -211,7 +211,13 @@ func (l *loop) reconcile(key string) {
 	if len(res.Actions) == 0 && (res.Status == nil || proto.Equal(res.Status, set.GetStatus())) {
 		return
 	}
-	err := l.store.Update(func(tx *Tx) error {
+	// Actions are synced before any agent hears of them; a status-only write
+	// is not (it is computed again after a restart).
+	update := l.store.Update
+	if len(res.Actions) == 0 {
+		update = l.store.UpdateUnsynced
+	}
+	err := update(func(tx *Tx) error {
 		for _, a := range res.Actions {
 			if err := l.apply(tx, a); err != nil {
 				return err

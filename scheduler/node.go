@@ -442,7 +442,7 @@ func (n *nodeService) receive(stream ordov1.Node_ConnectServer, log *slog.Logger
 		n.renew(st, conn)
 		switch m := msg.GetMsg().(type) {
 		case *ordov1.AgentMessage_Status:
-			if err := n.store.Update(func(tx *Tx) error { return mergeReport(tx, log, conn.node, m.Status) }); err != nil {
+			if err := n.store.UpdateUnsynced(func(tx *Tx) error { return mergeReport(tx, log, conn.node, m.Status) }); err != nil {
 				log.Error("store pod status", "pod", m.Status.GetName(), "err", err)
 			}
 		case *ordov1.AgentMessage_Heartbeat:

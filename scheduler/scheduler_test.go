@@ -49,7 +49,7 @@ func readyUpTo(t *testing.T, h *harness, as agents, set string, from, to int) {
 	for i := from; i <= to; i++ {
 		name := set + "-" + itoa(i)
 		next := set + "-" + itoa(i+1)
-		a := as.owner(t, name)
+		a := as.waitOwner(t, name)
 		a.report(name, pending, false)
 		a.report(name, running, false)
 		h.settle(name+" running", func(s *Store) bool {

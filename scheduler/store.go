@@ -220,9 +220,15 @@ func (s *Store) load() error {
 	})
 }
 
-// Close closes the database and ends every watch.
+// Close syncs and closes the database and ends every watch.
 func (s *Store) Close() error {
 	s.hub.closeAll()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if err := s.db.Sync(); err != nil {
+		s.db.Close()
+		return fmt.Errorf("sync store: %w", err)
+	}
 	return s.db.Close()
 }
 
@@ -363,16 +369,27 @@ type pendingEvent struct {
 }
 
 // Update runs fn in one bbolt transaction. When fn returns nil the changes are
-// committed, applied to the in-memory view, handed to the commit hooks and
-// published to watchers; otherwise nothing is changed.
-func (s *Store) Update(fn func(tx *Tx) error) error {
+// committed and synced to disk, applied to the in-memory view, handed to the
+// commit hooks and published to watchers; otherwise nothing is changed.
+func (s *Store) Update(fn func(tx *Tx) error) error { return s.update(true, fn) }
+
+// UpdateUnsynced is Update without waiting for the disk: the changes become
+// durable with the next synced Update (each one flushes all before it) or
+// Close. It is for what agents report again after a restart anyway (pod
+// status): a crash can only lose such reports, never a pod or an epoch.
+func (s *Store) UpdateUnsynced(fn func(tx *Tx) error) error { return s.update(false, fn) }
+
+func (s *Store) update(sync bool, fn func(tx *Tx) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	t := &Tx{s: s, now: time.Now(), pending: map[string]map[string]proto.Message{}}
+	// Writers are serialised by wmu, so the flag applies to this commit only.
+	s.db.NoSync = !sync
 	err := s.db.Update(func(btx *bolt.Tx) error {
 		t.btx = btx
 		return fn(t)
 	})
+	s.db.NoSync = false
 	if err != nil {
 		return err
 	}

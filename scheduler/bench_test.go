@@ -1,0 +1,66 @@
+package scheduler
+
+import (
+	"slices"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
+)
+
+// BenchmarkReadyToNextOrdinal measures, over real gRPC on a unix socket and a
+// real bbolt file, the time from an agent sending "pod N is Ready" to it
+// receiving the DesiredPods list that contains pod N+1 (OrderedReady).
+func BenchmarkReadyToNextOrdinal(b *testing.B) {
+	h := startHarness(b, b.TempDir())
+	a := newFakeAgent(b, "node-1")
+	a.maxPods = int32(b.N + 10)
+	arrived := make(chan time.Time, 1)
+	var want string
+	a.connect(h)
+	a.mu.Lock()
+	a.onDesired = func(pods []*ordov1.Pod) {
+		now := time.Now()
+		a.mu.Lock()
+		target := want
+		a.mu.Unlock()
+		for _, p := range pods {
+			if p.GetMetadata().GetName() == target {
+				select {
+				case arrived <- now:
+				default:
+				}
+				return
+			}
+		}
+	}
+	a.mu.Unlock()
+	h.apply(setManifest("web", b.N+1, "OrderedReady"))
+	agents{a}.waitDesired(b, "web-0")
+
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		a.mu.Lock()
+		want = "web-" + strconv.Itoa(i+1)
+		a.mu.Unlock()
+		start := time.Now()
+		a.ready("web-" + strconv.Itoa(i))
+		select {
+		case t := <-arrived:
+			lat = append(lat, t.Sub(start))
+		case <-time.After(waitLimit):
+			b.Fatalf("web-%d never desired after web-%d was Ready", i+1, i)
+		}
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) float64 {
+		return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000
+	}
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(float64(slices.Max(lat).Microseconds())/1000, "max-ms")
+}
