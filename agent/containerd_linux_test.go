@@ -213,7 +213,7 @@ type testAgent struct {
 func newTestAgent(t *testing.T, c *testContainerd, stateDir string) *testAgent {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	cfg := Config{NodeName: "node-1", StateDir: stateDir, Namespace: testNamespace,
+	cfg := Config{NodeName: "node-1", StateDir: stateDir, Namespace: testNamespace, MaxPods: 110,
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	rt := NewContainerdRuntime(c.client, testNamespace, "")
 	nn := &network.NetNS{Dir: filepath.Join(stateDir, "netns")}
