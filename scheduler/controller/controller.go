@@ -1,6 +1,32 @@
 // Package controller decides what a StatefulSet needs next. Reconcile is a pure
-// function of the set, the pods observed, the nodes and the clock; applying its
-// actions (store writes, pushes to agents) is the caller's business.
+// function of the set, the pods observed, the nodes, the set's revision
+// history and the clock; applying its decisions (store writes, pushes to
+// agents, revision history, rollbacks) is the caller's business.
+//
+// What the caller does with a Result:
+//
+//   - Actions: apply each in order (CreatePod, BindPod, DeletePod,
+//     MarkUnschedulable). Rolling updates need no action kind of their own: an
+//     outdated pod is deleted (DeletePod) and, once it is gone, created again on
+//     the update revision (CreatePod) with the same name and ordinal.
+//   - Status: store it as the set's status. Reconcile reads the stored status
+//     back (current_revision, conditions), so it must be persisted.
+//   - NewRevision: upsert it into the set's revision history by Name (a new
+//     revision, or an older one re-applied whose Number is bumped to the
+//     highest). Pass the history back in Input.Revisions next time.
+//   - PruneRevisions: remove these names from the history.
+//   - Rollback: the set's automatic rollback (annotation
+//     AnnotationAutoRollback) fired. Replace spec.template with
+//     Rollback.Template (the template of revision Rollback.ToRevision), bump
+//     metadata.generation as for any spec change, record Rollback.Reason as an
+//     event, and reconcile again. Actions is empty in that Result.
+//   - RequeueAfter: reconcile again after that long even if nothing changes.
+//
+// Zero values of every field added to Input and Result keep the behaviour of
+// a caller that knows nothing of revision history: without Revisions the
+// history is empty (every Reconcile proposes the update revision as
+// NewRevision), pods below the partition are recreated on the update revision,
+// and no Rollback is ever returned.
 package controller
 
 import (
@@ -20,6 +46,31 @@ type Input struct {
 	// AllPods is every pod in the cluster, for placement (capacity, anti-affinity).
 	AllPods []*ordov1.Pod
 	Now     time.Time
+	// Revisions is the set's revision history as persisted by the caller from
+	// earlier Results (NewRevision, PruneRevisions), in any order.
+	Revisions []ControllerRevision
+}
+
+// ControllerRevision is one entry of a set's revision history, like
+// Kubernetes' ControllerRevision: the pod template of a revision, its name
+// (Revision of a set with that template, "<set>-<hash>") and its number
+// (1, 2, ...; the highest is the latest applied template).
+type ControllerRevision struct {
+	Name     string
+	Number   int64
+	Template *ordov1.PodTemplate
+}
+
+// Rollback asks the caller to put the set's template back to an earlier
+// revision.
+type Rollback struct {
+	// ToRevision is the revision to return to: the last one on which every pod
+	// was Ready (the status' current_revision).
+	ToRevision string
+	// Template is ToRevision's template, from Input.Revisions.
+	Template *ordov1.PodTemplate
+	// Reason says why, for events and `ordo rollout status`.
+	Reason string
 }
 
 // ActionKind says what an Action does.
@@ -65,6 +116,17 @@ type Result struct {
 	// Status is the set's status computed from the observed pods.
 	Status *ordov1.StatefulSetStatus
 	// RequeueAfter, when non-zero, asks the caller to reconcile again after this
-	// long even if nothing changes (minReadySeconds running out).
+	// long even if nothing changes (minReadySeconds or an auto-rollback
+	// deadline running out).
 	RequeueAfter time.Duration
+	// NewRevision, when set, is to be upserted into the history by Name: the
+	// set's current template is not in Input.Revisions yet, or it is an older
+	// revision applied again (its Number is then the highest plus one).
+	NewRevision *ControllerRevision
+	// PruneRevisions are history entries beyond spec.revision_history_limit
+	// that neither the current nor the update revision is and no pod runs;
+	// the caller deletes them.
+	PruneRevisions []string
+	// Rollback, when set, asks the caller to restore an earlier template.
+	Rollback *Rollback
 }

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"fmt"
 	"sort"
 	"time"
 
@@ -40,118 +41,206 @@ const ReasonUnschedulable = "Unschedulable"
 //   - Unbound pods are bound as soon as a node fits, or marked unschedulable
 //     with the reason when it changed.
 //
-// Pods are created on the update revision (Revision(set)); pods on older
-// revisions are not replaced here.
+// Updates (see update.go): the update revision is Revision(set); pods on any
+// other revision are outdated. RollingUpdate deletes outdated pods from the
+// highest ordinal down to start+partition, at most max_unavailable of those
+// ordinals unavailable at once, once every pod in range exists (and, under
+// OrderedReady, is Available and no pod is terminating or condemned); the
+// creation above brings each ordinal back on the update revision. Ordinals
+// below the partition are recreated on the current revision. OnDelete only
+// recreates pods on the update revision once someone deleted them. Unlike
+// Kubernetes, under RollingUpdate an outdated pod at or above the partition
+// that is not Ready is replaced at once, so that applying a fixed or the
+// previous template heals a broken rollout without deleting pods by hand.
 //
 // Reconcile only reads its input; the pods in the actions are new objects.
 func Reconcile(in Input) Result {
+	v := newView(in)
+	r := &run{now: in.Now, nodes: in.Nodes, placed: mergePods(in.AllPods, in.Pods)}
+	var res Result
+	res.Status, res.RequeueAfter = v.computeStatus()
+	v.current = res.Status.CurrentRevision
+	res.NewRevision, res.PruneRevisions = v.history(in.Revisions, in.Pods)
+
+	fail := v.autoRollback(in.Revisions)
+	if fail.wait > 0 && (res.RequeueAfter == 0 || fail.wait < res.RequeueAfter) {
+		res.RequeueAfter = fail.wait
+	}
+	if fail.rollback != nil {
+		// The caller restores the earlier template first; acting on the
+		// failing one meanwhile would only take down more pods.
+		res.Rollback = fail.rollback
+	} else {
+		res.Actions = v.decide(r)
+	}
+	res.Status.Conditions = v.conditions(res.Status, res.Actions, fail)
+	return res
+}
+
+// view is the set as one Reconcile call sees it.
+type view struct {
+	set            *ordov1.StatefulSet
+	name           string
+	start, end     int64 // ordinals in range: start <= o < end
+	parallel       bool
+	onDelete       bool
+	partition      int64 // lowest ordinal a rolling update replaces
+	maxUnavailable int
+	minReady       time.Duration
+	now            time.Time
+	update         string // update revision
+	current        string // current revision, once status is computed
+	templates      map[string]*ordov1.PodTemplate
+
+	byOrdinal      map[int64][]*ordov1.Pod
+	condemned      []*ordov1.Pod // highest ordinal first
+	anyTerminating bool
+}
+
+func newView(in Input) *view {
 	set := in.Set
-	setName := set.GetMetadata().GetName()
 	spec := set.GetSpec()
-	start := int64(spec.GetOrdinalsStart())
+	v := &view{
+		set:      set,
+		name:     set.GetMetadata().GetName(),
+		start:    int64(spec.GetOrdinalsStart()),
+		parallel: spec.GetPodManagementPolicy() == PolicyParallel,
+		onDelete: spec.GetUpdateStrategy().GetType() == StrategyOnDelete,
+		minReady: time.Duration(spec.GetMinReadySeconds()) * time.Second,
+		now:      in.Now,
+		update:   Revision(set),
+	}
 	replicas := int64(spec.GetReplicas())
 	if replicas < 0 || set.GetMetadata().GetDeletionTime() != nil {
 		replicas = 0
 	}
-	end := start + replicas // exclusive
-	parallel := spec.GetPodManagementPolicy() == PolicyParallel
-	minReady := time.Duration(spec.GetMinReadySeconds()) * time.Second
-	updateRevision := Revision(set)
+	v.end = v.start + replicas
+	ru := spec.GetUpdateStrategy().GetRollingUpdate()
+	v.partition = v.start
+	if p := int64(ru.GetPartition()); p > 0 {
+		v.partition += p
+	}
+	v.maxUnavailable = int(ru.GetMaxUnavailable())
+	if v.maxUnavailable < 1 {
+		v.maxUnavailable = 1
+	}
+	v.templates = make(map[string]*ordov1.PodTemplate, len(in.Revisions)+1)
+	for _, rev := range in.Revisions {
+		if rev.Template != nil {
+			v.templates[rev.Name] = rev.Template
+		}
+	}
+	v.templates[v.update] = spec.GetTemplate()
 
-	// Sort the set's pods into ordinals in range and condemned ones.
-	byOrdinal := make(map[int64][]*ordov1.Pod)
-	var condemned []*ordov1.Pod
-	anyTerminating := false
+	v.byOrdinal = make(map[int64][]*ordov1.Pod)
 	for _, p := range in.Pods {
 		if p == nil {
 			continue
 		}
 		if isTerminating(p) {
-			anyTerminating = true
+			v.anyTerminating = true
 		}
-		o := int64(ordinalOf(setName, p))
-		if o >= start && o < end {
-			byOrdinal[o] = append(byOrdinal[o], p)
+		o := int64(ordinalOf(v.name, p))
+		if v.inRange(o) {
+			v.byOrdinal[o] = append(v.byOrdinal[o], p)
 		} else {
-			condemned = append(condemned, p)
+			v.condemned = append(v.condemned, p)
 		}
 	}
-	sort.SliceStable(condemned, func(i, j int) bool {
-		oi, oj := ordinalOf(setName, condemned[i]), ordinalOf(setName, condemned[j])
+	sort.SliceStable(v.condemned, func(i, j int) bool {
+		oi, oj := ordinalOf(v.name, v.condemned[i]), ordinalOf(v.name, v.condemned[j])
 		if oi != oj {
 			return oi > oj
 		}
-		return condemned[i].GetMetadata().GetName() > condemned[j].GetMetadata().GetName()
+		return v.condemned[i].GetMetadata().GetName() > v.condemned[j].GetMetadata().GetName()
 	})
+	return v
+}
 
-	r := &run{now: in.Now, nodes: in.Nodes, placed: mergePods(in.AllPods, in.Pods)}
-	var res Result
-	res.Status, res.RequeueAfter = computeStatus(set, byOrdinal, start, end, updateRevision, minReady, in.Now)
+func (v *view) inRange(o int64) bool { return o >= v.start && o < v.end }
 
-	// Pods in range, ascending.
+// podName is the name of ordinal o's pod.
+func (v *view) podName(o int64) string { return identity.PodName(v.name, int32(o)) }
+
+// decide is the list of actions: creation, binding and repair in ascending
+// order, then scale-down, then the rolling update.
+func (v *view) decide(r *run) []Action {
+	var acts []Action
 	blocked := false
-	for o := start; o < end && !blocked; o++ {
-		pods := byOrdinal[o]
+	allExist := true
+	deletedNow := make(map[int64]bool)
+	for o := v.start; o < v.end && !blocked; o++ {
+		pods := v.byOrdinal[o]
 		p := live(pods)
 		if p == nil {
+			allExist = false
 			if len(pods) > 0 {
 				// The previous incarnation is still terminating: wait until it is gone.
-				blocked = !parallel
+				blocked = !v.parallel
 				continue
 			}
-			res.Actions = append(res.Actions, r.create(set, int32(o), updateRevision))
-			blocked = !parallel
+			rev := v.revisionFor(o)
+			acts = append(acts, r.create(v.set, int32(o), rev, v.templates[rev]))
+			blocked = !v.parallel
 			continue
 		}
 		switch phase := p.GetStatus().GetPhase(); {
 		case phase == ordov1.PodPhase_POD_PHASE_FAILED, phase == ordov1.PodPhase_POD_PHASE_SUCCEEDED,
 			phase == ordov1.PodPhase_POD_PHASE_GONE:
-			res.Actions = append(res.Actions, r.delete(p, "pod "+phaseWord(phase)+"; it is recreated once gone"))
-			blocked = !parallel
+			acts = append(acts, r.delete(p, "pod "+phaseWord(phase)+"; it is recreated once gone"))
+			deletedNow[o] = true
+			blocked = !v.parallel
+			continue
+		case v.replaceAtOnce(o, p):
+			acts = append(acts, r.delete(p, fmt.Sprintf("%s is not Ready on the outdated revision %s: replaced by revision %s at once",
+				p.GetMetadata().GetName(), p.GetRevision(), v.update)))
+			deletedNow[o] = true
+			blocked = !v.parallel
 			continue
 		case p.GetNodeName() == "":
 			if a, ok := r.schedule(p); ok {
-				res.Actions = append(res.Actions, a)
+				acts = append(acts, a)
 			}
-			blocked = !parallel
+			blocked = !v.parallel
 			continue
 		}
-		if !parallel {
-			if !isRunningAndReady(p) {
-				blocked = true
-				continue
-			}
-			if ok, _ := isAvailable(p, minReady, in.Now); !ok {
+		if !v.parallel {
+			if ok, _ := isAvailable(p, v.minReady, v.now); !ok {
 				blocked = true
 				continue
 			}
 		}
 	}
 	if blocked {
-		return res
+		return acts
 	}
 
 	// Condemned pods, highest ordinal first.
-	if !parallel && anyTerminating {
-		return res
+	if !v.parallel && v.anyTerminating {
+		return acts
 	}
-	for _, p := range condemned {
+	for _, p := range v.condemned {
 		if isTerminating(p) {
 			continue // only reachable in Parallel: it is already going
 		}
 		if p.GetStatus().GetPhase() == ordov1.PodPhase_POD_PHASE_UNKNOWN {
 			// Its node stopped reporting; nothing can confirm it stopped.
-			if !parallel {
+			if !v.parallel {
 				break
 			}
 			continue
 		}
-		res.Actions = append(res.Actions, r.delete(p, "scale down"))
-		if !parallel {
+		acts = append(acts, r.delete(p, "scale down"))
+		if !v.parallel {
 			break
 		}
 	}
-	return res
+
+	// Updates start once the set has its size.
+	if v.onDelete || !allExist || (!v.parallel && len(v.condemned) > 0) {
+		return acts
+	}
+	return append(acts, v.rollingUpdate(r, deletedNow)...)
 }
 
 // run carries the decisions of one Reconcile call, so that later placements
@@ -162,7 +251,17 @@ type run struct {
 	placed []*ordov1.Pod
 }
 
-func (r *run) create(set *ordov1.StatefulSet, ordinal int32, revision string) Action {
+// create builds ordinal's pod on revision; template, when not nil, replaces
+// the set's template (a pod kept below the partition on the current revision).
+func (r *run) create(set *ordov1.StatefulSet, ordinal int32, revision string, template *ordov1.PodTemplate) Action {
+	if template != nil && template != set.GetSpec().GetTemplate() {
+		s := proto.Clone(set).(*ordov1.StatefulSet)
+		if s.Spec == nil {
+			s.Spec = &ordov1.StatefulSetSpec{}
+		}
+		s.Spec.Template = template
+		set = s
+	}
 	p := NewPod(set, ordinal, revision)
 	p.Metadata.CreationTime = timestamppb.New(r.now)
 	node, why := Place(p, r.nodes, r.placed)
@@ -213,16 +312,22 @@ func (r *run) delete(p *ordov1.Pod, why string) Action {
 
 // computeStatus counts the pods in range that exist and are not terminating.
 // requeue is the shortest time until a Ready pod becomes Available.
-func computeStatus(set *ordov1.StatefulSet, byOrdinal map[int64][]*ordov1.Pod, start, end int64, updateRevision string, minReady time.Duration, now time.Time) (*ordov1.StatefulSetStatus, time.Duration) {
+//
+// The current revision is the one the pods ran before the update started:
+// the stored status' current_revision, until every pod in range exists, runs
+// the update revision and is Ready; then it is the update revision. Without a
+// stored one it is the revision most pods run.
+func (v *view) computeStatus() (*ordov1.StatefulSetStatus, time.Duration) {
 	st := &ordov1.StatefulSetStatus{
-		ObservedGeneration: set.GetMetadata().GetGeneration(),
-		UpdateRevision:     updateRevision,
+		ObservedGeneration: v.set.GetMetadata().GetGeneration(),
+		UpdateRevision:     v.update,
 	}
 	var requeue time.Duration
 	revisions := make(map[string]int32)
 	var pods []*ordov1.Pod
-	for o := start; o < end; o++ {
-		p := live(byOrdinal[o])
+	updatedReady := int32(0)
+	for o := v.start; o < v.end; o++ {
+		p := live(v.byOrdinal[o])
 		if p == nil {
 			continue
 		}
@@ -231,7 +336,10 @@ func computeStatus(set *ordov1.StatefulSet, byOrdinal map[int64][]*ordov1.Pod, s
 		revisions[p.GetRevision()]++
 		if isRunningAndReady(p) {
 			st.ReadyReplicas++
-			ok, wait := isAvailable(p, minReady, now)
+			if p.GetRevision() == v.update {
+				updatedReady++
+			}
+			ok, wait := isAvailable(p, v.minReady, v.now)
 			if ok {
 				st.AvailableReplicas++
 			} else if wait > 0 && (requeue == 0 || wait < requeue) {
@@ -239,12 +347,20 @@ func computeStatus(set *ordov1.StatefulSet, byOrdinal map[int64][]*ordov1.Pod, s
 			}
 		}
 	}
-	st.CurrentRevision = currentRevision(revisions, set.GetStatus().GetCurrentRevision(), updateRevision)
+	previous := v.set.GetStatus().GetCurrentRevision()
+	switch {
+	case int64(updatedReady) == v.end-v.start:
+		st.CurrentRevision = v.update
+	case previous != "":
+		st.CurrentRevision = previous
+	default:
+		st.CurrentRevision = currentRevision(revisions, previous, v.update)
+	}
 	for _, p := range pods {
 		if p.GetRevision() == st.CurrentRevision {
 			st.CurrentReplicas++
 		}
-		if p.GetRevision() == updateRevision {
+		if p.GetRevision() == v.update {
 			st.UpdatedReplicas++
 		}
 	}

@@ -318,8 +318,9 @@ func TestStatusRevisions(t *testing.T) {
 	pods[2] = readyPod(set, 2, "node-1", t0)
 
 	r := Reconcile(Input{Set: set, Pods: pods, Nodes: threeReadyNodes(), AllPods: pods, Now: t0})
-	if len(r.Actions) != 0 {
-		t.Fatalf("pods on the old revision are replaced here: %s", kinds(r))
+	// web-2 is updated and Ready: the rolling update goes on with web-1.
+	if got := kinds(r); got != "DeletePod web-1" {
+		t.Fatalf("got %s", got)
 	}
 	st := r.Status
 	if st.ObservedGeneration != 2 || st.CurrentRevision != oldRev || st.UpdateRevision != newRev ||
