@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,45 +13,56 @@ import (
 
 // BenchmarkReadyToNextOrdinal measures, over real gRPC on a unix socket and a
 // real bbolt file, the time from an agent sending "pod N is Ready" to it
-// receiving the DesiredPods list that contains pod N+1 (OrderedReady).
+// receiving the DesiredPods list that contains pod N+1 (OrderedReady). The
+// pods spread over benchNodes agents, as they would in a cluster.
+const benchNodes = 10
+
 func BenchmarkReadyToNextOrdinal(b *testing.B) {
 	h := startHarness(b, b.TempDir())
-	a := newFakeAgent(b, "node-1")
-	a.maxPods = int32(b.N + 10)
 	arrived := make(chan time.Time, 1)
+	var wantMu sync.Mutex
 	var want string
-	a.connect(h)
-	a.mu.Lock()
-	a.onDesired = func(pods []*ordov1.Pod) {
-		now := time.Now()
+	var as agents
+	for i := 0; i < benchNodes; i++ {
+		a := newFakeAgent(b, "node-"+strconv.Itoa(i))
+		a.maxPods = int32(b.N + 10)
+		a.connect(h)
 		a.mu.Lock()
-		target := want
-		a.mu.Unlock()
-		for _, p := range pods {
-			if p.GetMetadata().GetName() == target {
-				select {
-				case arrived <- now:
-				default:
+		a.onDesired = func(pods []*ordov1.Pod) {
+			now := time.Now()
+			wantMu.Lock()
+			target := want
+			wantMu.Unlock()
+			for _, p := range pods {
+				if p.GetMetadata().GetName() == target {
+					select {
+					case arrived <- now:
+					default:
+					}
+					return
 				}
-				return
 			}
 		}
+		a.mu.Unlock()
+		as = append(as, a)
 	}
-	a.mu.Unlock()
 	h.apply(setManifest("web", b.N+1, "OrderedReady"))
-	agents{a}.waitDesired(b, "web-0")
+	as.waitDesired(b, "web-0")
 
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		a.mu.Lock()
+		name := "web-" + strconv.Itoa(i)
+		a := findRunner(b, as, name)
+		wantMu.Lock()
 		want = "web-" + strconv.Itoa(i+1)
-		a.mu.Unlock()
+		wantMu.Unlock()
 		start := time.Now()
-		a.ready("web-" + strconv.Itoa(i))
+		a.ready(name)
 		select {
 		case t := <-arrived:
 			lat = append(lat, t.Sub(start))
+
 		case <-time.After(waitLimit):
 			b.Fatalf("web-%d never desired after web-%d was Ready", i+1, i)
 		}

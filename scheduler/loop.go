@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -54,6 +55,12 @@ func (l *loop) onCommit(changes []Change) {
 	for _, c := range changes {
 		switch c.Kind {
 		case KindStatefulSet:
+			// The loop's own status writes need no second look.
+			old, _ := c.Old.(*ordov1.StatefulSet)
+			nw, _ := c.New.(*ordov1.StatefulSet)
+			if old != nil && nw != nil && proto.Equal(old.GetSpec(), nw.GetSpec()) && proto.Equal(old.GetMetadata(), nw.GetMetadata()) {
+				continue
+			}
 			keys = append(keys, c.Key)
 		case KindPod:
 			for _, m := range []proto.Message{c.Old, c.New} {
@@ -138,6 +145,8 @@ func (l *loop) run(ctx context.Context) {
 			return
 		}
 		l.reconcile(key)
+		// Let the node senders woken by that commit run before the next key.
+		runtime.Gosched()
 	}
 }
 

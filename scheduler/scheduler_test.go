@@ -172,7 +172,7 @@ func (a *fakeAgent) epochOrZero(name string) uint64 {
 }
 
 // findRunner is the agent that runs name (it may no longer be desired).
-func findRunner(t *testing.T, as agents, name string) *fakeAgent {
+func findRunner(t testing.TB, as agents, name string) *fakeAgent {
 	t.Helper()
 	for _, a := range as {
 		if a.epochOrZero(name) != 0 {

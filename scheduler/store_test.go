@@ -11,7 +11,7 @@ import (
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
 )
 
-func openTestStore(t *testing.T, dir string) *Store {
+func openTestStore(t testing.TB, dir string) *Store {
 	t.Helper()
 	s, err := OpenStore(filepath.Join(dir, "ordo.db"))
 	if err != nil {
