@@ -33,6 +33,9 @@ var _ PodNetwork = (*network.NetNS)(nil)
 // an agent stopping a pod it only found in containerd still honours it.
 const labelGrace = "ordo.dev/termination-grace-seconds"
 
+// labelRestarts keeps a container's restart count across agent restarts.
+const labelRestarts = "ordo.dev/restarts"
+
 const defaultGrace = 30 * time.Second
 
 // podEnv is what pod workers share.
@@ -131,7 +134,13 @@ func newPodWorker(env *podEnv, pod *ordov1.Pod, found []ContainerState) *podWork
 		w.grace = time.Duration(g) * time.Second
 	}
 	for _, c := range pod.GetSpec().GetContainers() {
-		w.ctrs = append(w.ctrs, &ctrState{spec: c, id: identity.ContainerID(w.namespace, w.name, c.GetName())})
+		cs := &ctrState{spec: c, id: identity.ContainerID(w.namespace, w.name, c.GetName())}
+		for _, f := range found {
+			if n, err := strconv.Atoi(f.Labels[labelRestarts]); f.ID == cs.id && err == nil {
+				cs.restarts = int32(n)
+			}
+		}
+		w.ctrs = append(w.ctrs, cs)
 	}
 	w.log = env.log.With("pod", w.name, "namespace", w.namespace, "epoch", w.epoch)
 	return w
@@ -513,6 +522,9 @@ func (w *podWorker) handle(ctx context.Context, ev any) {
 			return
 		}
 		c.restarts++
+		if err := w.env.rt.SetLabels(ctx, c.id, map[string]string{labelRestarts: strconv.Itoa(int(c.restarts))}); err != nil {
+			w.log.Warn("record restart count", "container", c.spec.GetName(), "err", err)
+		}
 		w.started(ev.i, exit)
 	case probeEvent:
 		c := w.ctrs[ev.i]

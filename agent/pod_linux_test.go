@@ -111,7 +111,8 @@ func TestPodRunsWithHostnameReadinessAndIsRemoved(t *testing.T) {
 
 func TestExitedContainerIsRestartedWithBackoff(t *testing.T) {
 	c := sharedContainerd(t)
-	ta := newTestAgent(t, c, t.TempDir())
+	state := t.TempDir()
+	ta := newTestAgent(t, c, state)
 	pod := testPod("crash-0", 1, &ordov1.Container{Name: "app", Command: []string{"sh", "-c", "sleep 0.1; exit 3"}})
 	ta.ApplyDesired([]*ordov1.Pod{pod})
 	r := ta.waitReport(t, "crash-0 restarted twice", func(r *ordov1.PodStatusReport) bool {
@@ -130,8 +131,18 @@ func TestExitedContainerIsRestartedWithBackoff(t *testing.T) {
 	if !strings.Contains(r.GetStatus().GetMessage(), "back-off") {
 		t.Errorf("message = %q", r.GetStatus().GetMessage())
 	}
-	ta.ApplyDesired(nil)
-	ta.waitReport(t, "crash-0 gone", phaseIs("crash-0", 1, ordov1.PodPhase_POD_PHASE_GONE))
+	seen := r.GetStatus().GetRestarts()
+
+	// The restart count survives an agent restart.
+	ta.exit()
+	next := newTestAgent(t, c, state)
+	next.ApplyDesired([]*ordov1.Pod{pod})
+	r = next.waitReport(t, "crash-0 adopted", func(r *ordov1.PodStatusReport) bool { return r.GetName() == "crash-0" })
+	if r.GetStatus().GetRestarts() < seen {
+		t.Errorf("restarts after an agent restart = %d, was %d", r.GetStatus().GetRestarts(), seen)
+	}
+	next.ApplyDesired(nil)
+	next.waitReport(t, "crash-0 gone", phaseIs("crash-0", 1, ordov1.PodPhase_POD_PHASE_GONE))
 }
 
 func TestMissingImageWithNeverPolicyIsReported(t *testing.T) {

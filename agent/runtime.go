@@ -24,6 +24,8 @@ type Runtime interface {
 	// Exec runs args in the running container, writing its output to out, and
 	// returns the exit code. ctx bounds the time it may take.
 	Exec(ctx context.Context, id string, args []string, out io.Writer) (int, error)
+	// SetLabels sets (adds or replaces) labels of the container.
+	SetLabels(ctx context.Context, id string, labels map[string]string) error
 	// Signal sends sig to the container's task.
 	Signal(ctx context.Context, id string, sig syscall.Signal) error
 	// Stop sends SIGTERM, waits up to grace, sends SIGKILL and deletes the task.

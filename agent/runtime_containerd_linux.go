@@ -294,6 +294,18 @@ func (r *containerdRuntime) Exec(ctx context.Context, id string, args []string, 
 	}
 }
 
+func (r *containerdRuntime) SetLabels(ctx context.Context, id string, labels map[string]string) error {
+	ctx = r.ctx(ctx)
+	c, err := r.client.LoadContainer(ctx, id)
+	if err != nil {
+		return fmt.Errorf("load container %s: %w", id, err)
+	}
+	if _, err := c.SetLabels(ctx, labels); err != nil {
+		return fmt.Errorf("set labels of %s: %w", id, err)
+	}
+	return nil
+}
+
 func (r *containerdRuntime) Signal(ctx context.Context, id string, sig syscall.Signal) error {
 	ctx = r.ctx(ctx)
 	c, err := r.client.LoadContainer(ctx, id)
