@@ -14,6 +14,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/oci"
 
 	"github.com/ordoproject/ordo/internal/identity"
+	"github.com/ordoproject/ordo/internal/testimage"
 )
 
 const benchOrdinals = 10
@@ -65,21 +66,15 @@ func rawCreateStart(b *testing.B, node string, n int) []time.Duration {
 		b.Fatalf("containerd %s: %v", sock, err)
 	}
 	defer client.Close()
+	// A namespace of its own, so that the node's agent never sees these containers.
 	ctx := namespaces.WithNamespace(context.Background(), "ordo-bench")
-	img, err := client.GetImage(namespaces.WithNamespace(context.Background(), "ordo"), "ordo.local/busybox:latest")
+	if err := testimage.Import(ctx, client, "ordo-bench", "ordo.local/busybox:latest"); err != nil {
+		b.Fatalf("import test image: %v", err)
+	}
+	defer func() { _ = client.ImageService().Delete(ctx, "ordo.local/busybox:latest") }()
+	img, err := client.GetImage(ctx, "ordo.local/busybox:latest")
 	if err != nil {
 		b.Fatalf("image: %v", err)
-	}
-	// Images are per namespace: make the test image visible in the bench namespace.
-	if _, err := client.ImageService().Create(ctx, img.Metadata()); err != nil {
-		b.Logf("image in ordo-bench: %v", err)
-	}
-	img, err = client.GetImage(ctx, "ordo.local/busybox:latest")
-	if err != nil {
-		b.Fatalf("image: %v", err)
-	}
-	if err := img.Unpack(ctx, ""); err != nil {
-		b.Fatalf("unpack: %v", err)
 	}
 	var d []time.Duration
 	for i := 0; i < n; i++ {
@@ -107,7 +102,6 @@ func rawCreateStart(b *testing.B, node string, n int) []time.Duration {
 			_ = c.Delete(ctx, containerd.WithSnapshotCleanup)
 		}()
 	}
-	defer func() { _ = client.ImageService().Delete(ctx, "ordo.local/busybox:latest") }()
 	return d
 }
 

@@ -25,10 +25,17 @@ type recorder struct {
 func record(t testing.TB, set string) *recorder {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stream, err := control.Watch(ctx, &ordov1.WatchRequest{Kinds: []string{"Pod"}})
+	// Nodes come along so that the first (initial) event proves the watch is
+	// subscribed before the test changes anything.
+	stream, err := control.Watch(ctx, &ordov1.WatchRequest{Kinds: []string{"Pod", "Node"}, SendInitial: true})
 	if err != nil {
 		cancel()
 		t.Fatalf("watch: %v", err)
+	}
+	first, err := stream.Recv()
+	if err != nil || first.GetNode() == nil && first.GetPod() == nil {
+		cancel()
+		t.Fatalf("watch: first event %v, %v", first, err)
 	}
 	r := &recorder{cancel: cancel, done: make(chan struct{})}
 	go func() {
