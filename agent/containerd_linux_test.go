@@ -24,7 +24,9 @@ import (
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
 )
 
-const testNamespace = "ordo-test"
+// testNamespace is unique per run: runc keeps its state under
+// /run/containerd/runc/<namespace>, which every containerd on a machine shares.
+var testNamespace = fmt.Sprintf("ordo-test-%d", os.Getpid())
 
 // testContainerd is a containerd the tests start in a temporary directory.
 type testContainerd struct {
