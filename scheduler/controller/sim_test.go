@@ -30,6 +30,19 @@ type cluster struct {
 	neverReady map[int32]bool // ordinals whose readiness stays false
 	failures   bool           // running pods sometimes fail
 
+	// badRevisions never become Ready (a broken image or command).
+	badRevisions map[string]bool
+	// revisions is the set's revision history, kept as the scheduler keeps it.
+	revisions []ControllerRevision
+	// checkUnavailable: at most max_unavailable ordinals at or above the
+	// partition may be unavailable at any moment (set once the set is up).
+	checkUnavailable bool
+	// updateDeletes are the ordinals the rolling update deleted, in order.
+	updateDeletes []int32
+	// replacedAtOnce are the outdated, not Ready ordinals replaced at once.
+	replacedAtOnce []int32
+	rollbacks      []*Rollback
+
 	reconciles int
 	log        []string
 }
@@ -47,6 +60,8 @@ func newCluster(t *testing.T, seed int64, set *ordov1.StatefulSet, nodes ...*ord
 		nodes:      nodes,
 		pods:       map[string]*ordov1.Pod{},
 		neverReady: map[int32]bool{},
+
+		badRevisions: map[string]bool{},
 	}
 }
 
@@ -137,6 +152,11 @@ func (c *cluster) reconcile() Result {
 		AllPods: clonePods(pods),
 		Now:     c.now,
 	}
+	for _, r := range c.revisions {
+		r.Template = proto.Clone(r.Template).(*ordov1.PodTemplate)
+		in.Revisions = append(in.Revisions, r)
+	}
+	c.rng.Shuffle(len(in.Revisions), func(i, j int) { in.Revisions[i], in.Revisions[j] = in.Revisions[j], in.Revisions[i] })
 	before := clonePods(in.Pods)
 	res := Reconcile(in)
 	for i := range before {
@@ -153,7 +173,14 @@ func (c *cluster) reconcile() Result {
 // check verifies the actions against the state they were decided on.
 func (c *cluster) check(res Result) {
 	c.t.Helper()
-	creates, condemnedDeletes := 0, 0
+	c.checkRevisions(res)
+	creates, condemnedDeletes, updateDeletes := 0, 0, 0
+	deleting := map[string]bool{}
+	for _, a := range res.Actions {
+		if a.Kind == DeletePod {
+			deleting[a.Pod.GetMetadata().GetName()] = true
+		}
+	}
 	setTerminating := false
 	for _, p := range c.pods {
 		if p.Metadata.DeletionTime != nil {
@@ -177,6 +204,13 @@ func (c *cluster) check(res Result) {
 			newNames[name] = true
 			if !c.inRange(o) {
 				c.fatalf("created %s outside the desired ordinals", name)
+			}
+			wantRev := Revision(c.set)
+			if cur := res.Status.CurrentRevision; !c.onDelete() && o < c.partition() && c.historyTemplate(cur) != nil {
+				wantRev = cur
+			}
+			if a.Pod.Revision != wantRev || a.Pod.Metadata.Labels[identity.LabelRevisionHash] != wantRev {
+				c.fatalf("created %s on revision %s, want %s", name, a.Pod.Revision, wantRev)
 			}
 			if a.Pod.Epoch != 0 {
 				c.fatalf("created %s with epoch %d; the store assigns epochs", name, a.Pod.Epoch)
@@ -218,8 +252,11 @@ func (c *cluster) check(res Result) {
 				c.fatalf("deleted %s whose node stopped reporting", name)
 			}
 			if c.inRange(p.Ordinal) {
-				if ph := p.Status.Phase; ph != ordov1.PodPhase_POD_PHASE_FAILED && ph != ordov1.PodPhase_POD_PHASE_SUCCEEDED {
-					c.fatalf("deleted %s in range in phase %v", name, ph)
+				if ph := p.Status.Phase; ph == ordov1.PodPhase_POD_PHASE_FAILED || ph == ordov1.PodPhase_POD_PHASE_SUCCEEDED {
+					continue
+				}
+				if c.checkUpdateDelete(p, deleting) {
+					updateDeletes++
 				}
 				continue
 			}
@@ -249,6 +286,10 @@ func (c *cluster) check(res Result) {
 			c.fatalf("unknown action %v", a.Kind)
 		}
 	}
+	if updateDeletes > 0 && c.unavailable()+updateDeletes > c.maxUnavailable() {
+		c.fatalf("rolling update deleted %d pods while %d are unavailable, max_unavailable %d: %v",
+			updateDeletes, c.unavailable(), c.maxUnavailable(), c.names())
+	}
 	if c.ordered() && creates > 1 {
 		c.fatalf("OrderedReady created %d pods in one call", creates)
 	}
@@ -268,6 +309,32 @@ func (c *cluster) check(res Result) {
 }
 
 func (c *cluster) apply(res Result) {
+	c.set.Status = proto.Clone(res.Status).(*ordov1.StatefulSetStatus)
+	if nr := res.NewRevision; nr != nil {
+		kept := c.revisions[:0]
+		for _, r := range c.revisions {
+			if r.Name != nr.Name {
+				kept = append(kept, r)
+			}
+		}
+		c.revisions = append(kept, ControllerRevision{Name: nr.Name, Number: nr.Number, Template: proto.Clone(nr.Template).(*ordov1.PodTemplate)})
+	}
+	for _, name := range res.PruneRevisions {
+		kept := c.revisions[:0]
+		for _, r := range c.revisions {
+			if r.Name != name {
+				kept = append(kept, r)
+			}
+		}
+		c.revisions = kept
+		c.logf("revision %s pruned", name)
+	}
+	if rb := res.Rollback; rb != nil {
+		c.rollbacks = append(c.rollbacks, rb)
+		c.set.Spec.Template = proto.Clone(rb.Template).(*ordov1.PodTemplate)
+		c.set.Metadata.Generation++
+		c.logf("rolled back to %s: %s", rb.ToRevision, rb.Reason)
+	}
 	for _, a := range res.Actions {
 		name := a.Pod.Metadata.Name
 		switch a.Kind {
@@ -309,6 +376,11 @@ func (c *cluster) checkState() {
 		}
 		if p.NodeName != "" {
 			perNode[p.NodeName] = append(perNode[p.NodeName], p)
+		}
+	}
+	if c.checkUnavailable {
+		if n := c.unavailable(); n > c.maxUnavailable() {
+			c.fatalf("%d pods at or above the partition unavailable, max_unavailable %d: %v", n, c.maxUnavailable(), c.names())
 		}
 	}
 	if c.ordered() && terminatingCondemned > 1 {
@@ -360,7 +432,7 @@ func (c *cluster) event() {
 		if c.failures && c.rng.Intn(6) == 0 {
 			p.Status.Phase = ordov1.PodPhase_POD_PHASE_FAILED
 			c.logf("%s failed", name)
-		} else if !c.neverReady[p.Ordinal] {
+		} else if c.canBeReady(p) {
 			c.makeReady(p)
 		}
 	case p.Status.Phase == ordov1.PodPhase_POD_PHASE_RUNNING && p.Status.Ready:
@@ -405,14 +477,14 @@ func (c *cluster) settle() Result {
 				continue
 			case p.Status.Phase == ordov1.PodPhase_POD_PHASE_PENDING:
 				p.Status.Phase = ordov1.PodPhase_POD_PHASE_RUNNING
-			case p.Status.Phase == ordov1.PodPhase_POD_PHASE_RUNNING && !p.Status.Ready && !c.neverReady[p.Ordinal]:
+			case p.Status.Phase == ordov1.PodPhase_POD_PHASE_RUNNING && !p.Status.Ready && c.canBeReady(p):
 				c.makeReady(p)
 			default:
 				continue
 			}
 			changed = true
 		}
-		if len(res.Actions) == 0 && !changed && res.RequeueAfter == 0 {
+		if len(res.Actions) == 0 && !changed && res.RequeueAfter == 0 && res.Rollback == nil {
 			return res
 		}
 		c.now = c.now.Add(time.Second)
