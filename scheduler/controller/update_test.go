@@ -557,3 +557,30 @@ func TestConditionTransitionTime(t *testing.T) {
 		c.fatalf("Progressing %v (first transition %v)", p, first)
 	}
 }
+
+// As in Kubernetes, the partition counts from spec.ordinals.start: with
+// ordinals 5..7 and partition 2 only web-7 is updated.
+func TestSimulationPartitionWithOrdinalsStart(t *testing.T) {
+	for seed := int64(1); seed <= 10; seed++ {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			set := withStrategy(testSet("web", 3, ""), "", 2, 1)
+			set.Spec.OrdinalsStart = 5
+			c := newCluster(t, seed, set)
+			c.converged(c.settle())
+			oldRev := Revision(c.set)
+			c.checkUnavailable = true
+			c.setImage(imageV2)
+			c.randomSteps(150)
+			c.settle()
+			if got := c.revisionsOfPods(); got[5] != oldRev || got[6] != oldRev || got[7] != Revision(c.set) {
+				c.fatalf("revisions %v", got)
+			}
+			c.set.Spec.UpdateStrategy.RollingUpdate.Partition = 0
+			c.set.Metadata.Generation++
+			c.converged(c.settle())
+			if !reflect.DeepEqual(c.updateDeletes, []int32{7, 6, 5}) {
+				c.fatalf("update deleted %v", c.updateDeletes)
+			}
+		})
+	}
+}
