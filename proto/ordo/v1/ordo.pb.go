@@ -812,6 +812,7 @@ type Container struct {
 	LivenessProbe   *Probe                 `protobuf:"bytes,9,opt,name=liveness_probe,json=livenessProbe,proto3" json:"liveness_probe,omitempty"`
 	StartupProbe    *Probe                 `protobuf:"bytes,10,opt,name=startup_probe,json=startupProbe,proto3" json:"startup_probe,omitempty"`
 	ImagePullPolicy string                 `protobuf:"bytes,11,opt,name=image_pull_policy,json=imagePullPolicy,proto3" json:"image_pull_policy,omitempty"` // IfNotPresent (default), Always, Never
+	VolumeMounts    []*VolumeMount         `protobuf:"bytes,12,rep,name=volume_mounts,json=volumeMounts,proto3" json:"volume_mounts,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -923,6 +924,1203 @@ func (x *Container) GetImagePullPolicy() string {
 	return ""
 }
 
+func (x *Container) GetVolumeMounts() []*VolumeMount {
+	if x != nil {
+		return x.VolumeMounts
+	}
+	return nil
+}
+
+type VolumeMount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	MountPath     string                 `protobuf:"bytes,2,opt,name=mount_path,json=mountPath,proto3" json:"mount_path,omitempty"`
+	SubPath       string                 `protobuf:"bytes,3,opt,name=sub_path,json=subPath,proto3" json:"sub_path,omitempty"`
+	ReadOnly      bool                   `protobuf:"varint,4,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VolumeMount) Reset() {
+	*x = VolumeMount{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VolumeMount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VolumeMount) ProtoMessage() {}
+
+func (x *VolumeMount) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VolumeMount.ProtoReflect.Descriptor instead.
+func (*VolumeMount) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *VolumeMount) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *VolumeMount) GetMountPath() string {
+	if x != nil {
+		return x.MountPath
+	}
+	return ""
+}
+
+func (x *VolumeMount) GetSubPath() string {
+	if x != nil {
+		return x.SubPath
+	}
+	return ""
+}
+
+func (x *VolumeMount) GetReadOnly() bool {
+	if x != nil {
+		return x.ReadOnly
+	}
+	return false
+}
+
+type LocalVolumeSource struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Path          string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LocalVolumeSource) Reset() {
+	*x = LocalVolumeSource{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LocalVolumeSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LocalVolumeSource) ProtoMessage() {}
+
+func (x *LocalVolumeSource) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LocalVolumeSource.ProtoReflect.Descriptor instead.
+func (*LocalVolumeSource) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *LocalVolumeSource) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+type HostPathVolumeSource struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Path          string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	Type          string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"` // "", Directory, DirectoryOrCreate, File, FileOrCreate
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HostPathVolumeSource) Reset() {
+	*x = HostPathVolumeSource{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HostPathVolumeSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HostPathVolumeSource) ProtoMessage() {}
+
+func (x *HostPathVolumeSource) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HostPathVolumeSource.ProtoReflect.Descriptor instead.
+func (*HostPathVolumeSource) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *HostPathVolumeSource) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *HostPathVolumeSource) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+type NFSVolumeSource struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Server        string                 `protobuf:"bytes,1,opt,name=server,proto3" json:"server,omitempty"`
+	Path          string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	ReadOnly      bool                   `protobuf:"varint,3,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NFSVolumeSource) Reset() {
+	*x = NFSVolumeSource{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NFSVolumeSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NFSVolumeSource) ProtoMessage() {}
+
+func (x *NFSVolumeSource) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NFSVolumeSource.ProtoReflect.Descriptor instead.
+func (*NFSVolumeSource) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *NFSVolumeSource) GetServer() string {
+	if x != nil {
+		return x.Server
+	}
+	return ""
+}
+
+func (x *NFSVolumeSource) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *NFSVolumeSource) GetReadOnly() bool {
+	if x != nil {
+		return x.ReadOnly
+	}
+	return false
+}
+
+type EmptyDirVolumeSource struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Medium        string                 `protobuf:"bytes,1,opt,name=medium,proto3" json:"medium,omitempty"` // "" or Memory
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EmptyDirVolumeSource) Reset() {
+	*x = EmptyDirVolumeSource{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EmptyDirVolumeSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EmptyDirVolumeSource) ProtoMessage() {}
+
+func (x *EmptyDirVolumeSource) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EmptyDirVolumeSource.ProtoReflect.Descriptor instead.
+func (*EmptyDirVolumeSource) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *EmptyDirVolumeSource) GetMedium() string {
+	if x != nil {
+		return x.Medium
+	}
+	return ""
+}
+
+type PersistentVolumeClaimVolumeSource struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ClaimName     string                 `protobuf:"bytes,1,opt,name=claim_name,json=claimName,proto3" json:"claim_name,omitempty"`
+	ReadOnly      bool                   `protobuf:"varint,2,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PersistentVolumeClaimVolumeSource) Reset() {
+	*x = PersistentVolumeClaimVolumeSource{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PersistentVolumeClaimVolumeSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PersistentVolumeClaimVolumeSource) ProtoMessage() {}
+
+func (x *PersistentVolumeClaimVolumeSource) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PersistentVolumeClaimVolumeSource.ProtoReflect.Descriptor instead.
+func (*PersistentVolumeClaimVolumeSource) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *PersistentVolumeClaimVolumeSource) GetClaimName() string {
+	if x != nil {
+		return x.ClaimName
+	}
+	return ""
+}
+
+func (x *PersistentVolumeClaimVolumeSource) GetReadOnly() bool {
+	if x != nil {
+		return x.ReadOnly
+	}
+	return false
+}
+
+// A pod volume as the manifest names it.
+type Volume struct {
+	state                 protoimpl.MessageState             `protogen:"open.v1"`
+	Name                  string                             `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	HostPath              *HostPathVolumeSource              `protobuf:"bytes,2,opt,name=host_path,json=hostPath,proto3" json:"host_path,omitempty"`
+	EmptyDir              *EmptyDirVolumeSource              `protobuf:"bytes,3,opt,name=empty_dir,json=emptyDir,proto3" json:"empty_dir,omitempty"`
+	PersistentVolumeClaim *PersistentVolumeClaimVolumeSource `protobuf:"bytes,4,opt,name=persistent_volume_claim,json=persistentVolumeClaim,proto3" json:"persistent_volume_claim,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *Volume) Reset() {
+	*x = Volume{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Volume) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Volume) ProtoMessage() {}
+
+func (x *Volume) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Volume.ProtoReflect.Descriptor instead.
+func (*Volume) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *Volume) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Volume) GetHostPath() *HostPathVolumeSource {
+	if x != nil {
+		return x.HostPath
+	}
+	return nil
+}
+
+func (x *Volume) GetEmptyDir() *EmptyDirVolumeSource {
+	if x != nil {
+		return x.EmptyDir
+	}
+	return nil
+}
+
+func (x *Volume) GetPersistentVolumeClaim() *PersistentVolumeClaimVolumeSource {
+	if x != nil {
+		return x.PersistentVolumeClaim
+	}
+	return nil
+}
+
+// A pod volume resolved by the scheduler to what the agent mounts.
+type ResolvedVolume struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Name             string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`   // the pod volume's name
+	Local            *LocalVolumeSource     `protobuf:"bytes,2,opt,name=local,proto3" json:"local,omitempty"` // local PV
+	HostPath         *HostPathVolumeSource  `protobuf:"bytes,3,opt,name=host_path,json=hostPath,proto3" json:"host_path,omitempty"`
+	Nfs              *NFSVolumeSource       `protobuf:"bytes,4,opt,name=nfs,proto3" json:"nfs,omitempty"`
+	EmptyDir         *EmptyDirVolumeSource  `protobuf:"bytes,5,opt,name=empty_dir,json=emptyDir,proto3" json:"empty_dir,omitempty"`
+	MountOptions     []string               `protobuf:"bytes,6,rep,name=mount_options,json=mountOptions,proto3" json:"mount_options,omitempty"`
+	ReadOnly         bool                   `protobuf:"varint,7,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
+	PersistentVolume string                 `protobuf:"bytes,8,opt,name=persistent_volume,json=persistentVolume,proto3" json:"persistent_volume,omitempty"` // PV name, when from a claim
+	Claim            string                 `protobuf:"bytes,9,opt,name=claim,proto3" json:"claim,omitempty"`                                               // claim name, when from a claim
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ResolvedVolume) Reset() {
+	*x = ResolvedVolume{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolvedVolume) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolvedVolume) ProtoMessage() {}
+
+func (x *ResolvedVolume) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolvedVolume.ProtoReflect.Descriptor instead.
+func (*ResolvedVolume) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ResolvedVolume) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ResolvedVolume) GetLocal() *LocalVolumeSource {
+	if x != nil {
+		return x.Local
+	}
+	return nil
+}
+
+func (x *ResolvedVolume) GetHostPath() *HostPathVolumeSource {
+	if x != nil {
+		return x.HostPath
+	}
+	return nil
+}
+
+func (x *ResolvedVolume) GetNfs() *NFSVolumeSource {
+	if x != nil {
+		return x.Nfs
+	}
+	return nil
+}
+
+func (x *ResolvedVolume) GetEmptyDir() *EmptyDirVolumeSource {
+	if x != nil {
+		return x.EmptyDir
+	}
+	return nil
+}
+
+func (x *ResolvedVolume) GetMountOptions() []string {
+	if x != nil {
+		return x.MountOptions
+	}
+	return nil
+}
+
+func (x *ResolvedVolume) GetReadOnly() bool {
+	if x != nil {
+		return x.ReadOnly
+	}
+	return false
+}
+
+func (x *ResolvedVolume) GetPersistentVolume() string {
+	if x != nil {
+		return x.PersistentVolume
+	}
+	return ""
+}
+
+func (x *ResolvedVolume) GetClaim() string {
+	if x != nil {
+		return x.Claim
+	}
+	return ""
+}
+
+type ObjectReference struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Namespace     string                 `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	Uid           string                 `protobuf:"bytes,4,opt,name=uid,proto3" json:"uid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ObjectReference) Reset() {
+	*x = ObjectReference{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ObjectReference) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ObjectReference) ProtoMessage() {}
+
+func (x *ObjectReference) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ObjectReference.ProtoReflect.Descriptor instead.
+func (*ObjectReference) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ObjectReference) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ObjectReference) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *ObjectReference) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ObjectReference) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
+}
+
+type PersistentVolumeSpec struct {
+	state                protoimpl.MessageState `protogen:"open.v1"`
+	Capacity             string                 `protobuf:"bytes,1,opt,name=capacity,proto3" json:"capacity,omitempty"`                                 // as written: "1Gi"
+	CapacityBytes        int64                  `protobuf:"varint,2,opt,name=capacity_bytes,json=capacityBytes,proto3" json:"capacity_bytes,omitempty"` // parsed
+	AccessModes          []string               `protobuf:"bytes,3,rep,name=access_modes,json=accessModes,proto3" json:"access_modes,omitempty"`        // ReadWriteOnce, ReadOnlyMany, ReadWriteMany, ReadWriteOncePod
+	ReclaimPolicy        string                 `protobuf:"bytes,4,opt,name=reclaim_policy,json=reclaimPolicy,proto3" json:"reclaim_policy,omitempty"`  // Retain (default) or Delete
+	StorageClassName     string                 `protobuf:"bytes,5,opt,name=storage_class_name,json=storageClassName,proto3" json:"storage_class_name,omitempty"`
+	MountOptions         []string               `protobuf:"bytes,6,rep,name=mount_options,json=mountOptions,proto3" json:"mount_options,omitempty"`
+	Local                *LocalVolumeSource     `protobuf:"bytes,7,opt,name=local,proto3" json:"local,omitempty"`
+	HostPath             *HostPathVolumeSource  `protobuf:"bytes,8,opt,name=host_path,json=hostPath,proto3" json:"host_path,omitempty"`
+	Nfs                  *NFSVolumeSource       `protobuf:"bytes,9,opt,name=nfs,proto3" json:"nfs,omitempty"`
+	NodeAffinityRequired []*NodeSelectorTerm    `protobuf:"bytes,10,rep,name=node_affinity_required,json=nodeAffinityRequired,proto3" json:"node_affinity_required,omitempty"`
+	ClaimRef             *ObjectReference       `protobuf:"bytes,11,opt,name=claim_ref,json=claimRef,proto3" json:"claim_ref,omitempty"`
+	VolumeMode           string                 `protobuf:"bytes,12,opt,name=volume_mode,json=volumeMode,proto3" json:"volume_mode,omitempty"` // Filesystem
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *PersistentVolumeSpec) Reset() {
+	*x = PersistentVolumeSpec{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PersistentVolumeSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PersistentVolumeSpec) ProtoMessage() {}
+
+func (x *PersistentVolumeSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PersistentVolumeSpec.ProtoReflect.Descriptor instead.
+func (*PersistentVolumeSpec) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *PersistentVolumeSpec) GetCapacity() string {
+	if x != nil {
+		return x.Capacity
+	}
+	return ""
+}
+
+func (x *PersistentVolumeSpec) GetCapacityBytes() int64 {
+	if x != nil {
+		return x.CapacityBytes
+	}
+	return 0
+}
+
+func (x *PersistentVolumeSpec) GetAccessModes() []string {
+	if x != nil {
+		return x.AccessModes
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSpec) GetReclaimPolicy() string {
+	if x != nil {
+		return x.ReclaimPolicy
+	}
+	return ""
+}
+
+func (x *PersistentVolumeSpec) GetStorageClassName() string {
+	if x != nil {
+		return x.StorageClassName
+	}
+	return ""
+}
+
+func (x *PersistentVolumeSpec) GetMountOptions() []string {
+	if x != nil {
+		return x.MountOptions
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSpec) GetLocal() *LocalVolumeSource {
+	if x != nil {
+		return x.Local
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSpec) GetHostPath() *HostPathVolumeSource {
+	if x != nil {
+		return x.HostPath
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSpec) GetNfs() *NFSVolumeSource {
+	if x != nil {
+		return x.Nfs
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSpec) GetNodeAffinityRequired() []*NodeSelectorTerm {
+	if x != nil {
+		return x.NodeAffinityRequired
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSpec) GetClaimRef() *ObjectReference {
+	if x != nil {
+		return x.ClaimRef
+	}
+	return nil
+}
+
+func (x *PersistentVolumeSpec) GetVolumeMode() string {
+	if x != nil {
+		return x.VolumeMode
+	}
+	return ""
+}
+
+type PersistentVolumeStatus struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Phase         string                 `protobuf:"bytes,1,opt,name=phase,proto3" json:"phase,omitempty"` // Available, Bound, Released, Failed
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Message       string                 `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PersistentVolumeStatus) Reset() {
+	*x = PersistentVolumeStatus{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PersistentVolumeStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PersistentVolumeStatus) ProtoMessage() {}
+
+func (x *PersistentVolumeStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PersistentVolumeStatus.ProtoReflect.Descriptor instead.
+func (*PersistentVolumeStatus) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *PersistentVolumeStatus) GetPhase() string {
+	if x != nil {
+		return x.Phase
+	}
+	return ""
+}
+
+func (x *PersistentVolumeStatus) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *PersistentVolumeStatus) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+type PersistentVolume struct {
+	state         protoimpl.MessageState  `protogen:"open.v1"`
+	Metadata      *ObjectMeta             `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Spec          *PersistentVolumeSpec   `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	Status        *PersistentVolumeStatus `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PersistentVolume) Reset() {
+	*x = PersistentVolume{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PersistentVolume) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PersistentVolume) ProtoMessage() {}
+
+func (x *PersistentVolume) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PersistentVolume.ProtoReflect.Descriptor instead.
+func (*PersistentVolume) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *PersistentVolume) GetMetadata() *ObjectMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *PersistentVolume) GetSpec() *PersistentVolumeSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *PersistentVolume) GetStatus() *PersistentVolumeStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+type PersistentVolumeClaimSpec struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	AccessModes      []string               `protobuf:"bytes,1,rep,name=access_modes,json=accessModes,proto3" json:"access_modes,omitempty"`
+	Storage          string                 `protobuf:"bytes,2,opt,name=storage,proto3" json:"storage,omitempty"` // resources.requests.storage as written
+	StorageBytes     int64                  `protobuf:"varint,3,opt,name=storage_bytes,json=storageBytes,proto3" json:"storage_bytes,omitempty"`
+	StorageClassName string                 `protobuf:"bytes,4,opt,name=storage_class_name,json=storageClassName,proto3" json:"storage_class_name,omitempty"`
+	StorageClassSet  bool                   `protobuf:"varint,5,opt,name=storage_class_set,json=storageClassSet,proto3" json:"storage_class_set,omitempty"` // storageClassName given (even ""), else the default class applies
+	Selector         *LabelSelector         `protobuf:"bytes,6,opt,name=selector,proto3" json:"selector,omitempty"`
+	VolumeName       string                 `protobuf:"bytes,7,opt,name=volume_name,json=volumeName,proto3" json:"volume_name,omitempty"` // bound PV
+	VolumeMode       string                 `protobuf:"bytes,8,opt,name=volume_mode,json=volumeMode,proto3" json:"volume_mode,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *PersistentVolumeClaimSpec) Reset() {
+	*x = PersistentVolumeClaimSpec{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PersistentVolumeClaimSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PersistentVolumeClaimSpec) ProtoMessage() {}
+
+func (x *PersistentVolumeClaimSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PersistentVolumeClaimSpec.ProtoReflect.Descriptor instead.
+func (*PersistentVolumeClaimSpec) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *PersistentVolumeClaimSpec) GetAccessModes() []string {
+	if x != nil {
+		return x.AccessModes
+	}
+	return nil
+}
+
+func (x *PersistentVolumeClaimSpec) GetStorage() string {
+	if x != nil {
+		return x.Storage
+	}
+	return ""
+}
+
+func (x *PersistentVolumeClaimSpec) GetStorageBytes() int64 {
+	if x != nil {
+		return x.StorageBytes
+	}
+	return 0
+}
+
+func (x *PersistentVolumeClaimSpec) GetStorageClassName() string {
+	if x != nil {
+		return x.StorageClassName
+	}
+	return ""
+}
+
+func (x *PersistentVolumeClaimSpec) GetStorageClassSet() bool {
+	if x != nil {
+		return x.StorageClassSet
+	}
+	return false
+}
+
+func (x *PersistentVolumeClaimSpec) GetSelector() *LabelSelector {
+	if x != nil {
+		return x.Selector
+	}
+	return nil
+}
+
+func (x *PersistentVolumeClaimSpec) GetVolumeName() string {
+	if x != nil {
+		return x.VolumeName
+	}
+	return ""
+}
+
+func (x *PersistentVolumeClaimSpec) GetVolumeMode() string {
+	if x != nil {
+		return x.VolumeMode
+	}
+	return ""
+}
+
+type PersistentVolumeClaimStatus struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Phase         string                 `protobuf:"bytes,1,opt,name=phase,proto3" json:"phase,omitempty"` // Pending, Bound, Lost
+	AccessModes   []string               `protobuf:"bytes,2,rep,name=access_modes,json=accessModes,proto3" json:"access_modes,omitempty"`
+	Capacity      string                 `protobuf:"bytes,3,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	Reason        string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	Message       string                 `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PersistentVolumeClaimStatus) Reset() {
+	*x = PersistentVolumeClaimStatus{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PersistentVolumeClaimStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PersistentVolumeClaimStatus) ProtoMessage() {}
+
+func (x *PersistentVolumeClaimStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PersistentVolumeClaimStatus.ProtoReflect.Descriptor instead.
+func (*PersistentVolumeClaimStatus) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *PersistentVolumeClaimStatus) GetPhase() string {
+	if x != nil {
+		return x.Phase
+	}
+	return ""
+}
+
+func (x *PersistentVolumeClaimStatus) GetAccessModes() []string {
+	if x != nil {
+		return x.AccessModes
+	}
+	return nil
+}
+
+func (x *PersistentVolumeClaimStatus) GetCapacity() string {
+	if x != nil {
+		return x.Capacity
+	}
+	return ""
+}
+
+func (x *PersistentVolumeClaimStatus) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *PersistentVolumeClaimStatus) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+type PersistentVolumeClaim struct {
+	state         protoimpl.MessageState       `protogen:"open.v1"`
+	Metadata      *ObjectMeta                  `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Spec          *PersistentVolumeClaimSpec   `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	Status        *PersistentVolumeClaimStatus `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PersistentVolumeClaim) Reset() {
+	*x = PersistentVolumeClaim{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PersistentVolumeClaim) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PersistentVolumeClaim) ProtoMessage() {}
+
+func (x *PersistentVolumeClaim) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PersistentVolumeClaim.ProtoReflect.Descriptor instead.
+func (*PersistentVolumeClaim) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *PersistentVolumeClaim) GetMetadata() *ObjectMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *PersistentVolumeClaim) GetSpec() *PersistentVolumeClaimSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *PersistentVolumeClaim) GetStatus() *PersistentVolumeClaimStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+type StorageClass struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Metadata          *ObjectMeta            `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Provisioner       string                 `protobuf:"bytes,2,opt,name=provisioner,proto3" json:"provisioner,omitempty"`                                        // kubernetes.io/no-provisioner
+	VolumeBindingMode string                 `protobuf:"bytes,3,opt,name=volume_binding_mode,json=volumeBindingMode,proto3" json:"volume_binding_mode,omitempty"` // Immediate (default) or WaitForFirstConsumer
+	ReclaimPolicy     string                 `protobuf:"bytes,4,opt,name=reclaim_policy,json=reclaimPolicy,proto3" json:"reclaim_policy,omitempty"`               // Delete (default) or Retain
+	IsDefault         bool                   `protobuf:"varint,5,opt,name=is_default,json=isDefault,proto3" json:"is_default,omitempty"`                          // annotation storageclass.kubernetes.io/is-default-class
+	MountOptions      []string               `protobuf:"bytes,6,rep,name=mount_options,json=mountOptions,proto3" json:"mount_options,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *StorageClass) Reset() {
+	*x = StorageClass{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StorageClass) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StorageClass) ProtoMessage() {}
+
+func (x *StorageClass) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StorageClass.ProtoReflect.Descriptor instead.
+func (*StorageClass) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *StorageClass) GetMetadata() *ObjectMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *StorageClass) GetProvisioner() string {
+	if x != nil {
+		return x.Provisioner
+	}
+	return ""
+}
+
+func (x *StorageClass) GetVolumeBindingMode() string {
+	if x != nil {
+		return x.VolumeBindingMode
+	}
+	return ""
+}
+
+func (x *StorageClass) GetReclaimPolicy() string {
+	if x != nil {
+		return x.ReclaimPolicy
+	}
+	return ""
+}
+
+func (x *StorageClass) GetIsDefault() bool {
+	if x != nil {
+		return x.IsDefault
+	}
+	return false
+}
+
+func (x *StorageClass) GetMountOptions() []string {
+	if x != nil {
+		return x.MountOptions
+	}
+	return nil
+}
+
+type PersistentVolumeClaimRetentionPolicy struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	WhenDeleted   string                 `protobuf:"bytes,1,opt,name=when_deleted,json=whenDeleted,proto3" json:"when_deleted,omitempty"` // Retain (default) or Delete
+	WhenScaled    string                 `protobuf:"bytes,2,opt,name=when_scaled,json=whenScaled,proto3" json:"when_scaled,omitempty"`    // Retain (default) or Delete
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PersistentVolumeClaimRetentionPolicy) Reset() {
+	*x = PersistentVolumeClaimRetentionPolicy{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PersistentVolumeClaimRetentionPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PersistentVolumeClaimRetentionPolicy) ProtoMessage() {}
+
+func (x *PersistentVolumeClaimRetentionPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PersistentVolumeClaimRetentionPolicy.ProtoReflect.Descriptor instead.
+func (*PersistentVolumeClaimRetentionPolicy) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *PersistentVolumeClaimRetentionPolicy) GetWhenDeleted() string {
+	if x != nil {
+		return x.WhenDeleted
+	}
+	return ""
+}
+
+func (x *PersistentVolumeClaimRetentionPolicy) GetWhenScaled() string {
+	if x != nil {
+		return x.WhenScaled
+	}
+	return ""
+}
+
 type NodeSelectorRequirement struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
@@ -934,7 +2132,7 @@ type NodeSelectorRequirement struct {
 
 func (x *NodeSelectorRequirement) Reset() {
 	*x = NodeSelectorRequirement{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[11]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -946,7 +2144,7 @@ func (x *NodeSelectorRequirement) String() string {
 func (*NodeSelectorRequirement) ProtoMessage() {}
 
 func (x *NodeSelectorRequirement) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[11]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -959,7 +2157,7 @@ func (x *NodeSelectorRequirement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeSelectorRequirement.ProtoReflect.Descriptor instead.
 func (*NodeSelectorRequirement) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{11}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *NodeSelectorRequirement) GetKey() string {
@@ -992,7 +2190,7 @@ type NodeSelectorTerm struct {
 
 func (x *NodeSelectorTerm) Reset() {
 	*x = NodeSelectorTerm{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[12]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1004,7 +2202,7 @@ func (x *NodeSelectorTerm) String() string {
 func (*NodeSelectorTerm) ProtoMessage() {}
 
 func (x *NodeSelectorTerm) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[12]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1017,7 +2215,7 @@ func (x *NodeSelectorTerm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeSelectorTerm.ProtoReflect.Descriptor instead.
 func (*NodeSelectorTerm) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{12}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *NodeSelectorTerm) GetMatchExpressions() []*NodeSelectorRequirement {
@@ -1037,7 +2235,7 @@ type PodAffinityTerm struct {
 
 func (x *PodAffinityTerm) Reset() {
 	*x = PodAffinityTerm{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[13]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1049,7 +2247,7 @@ func (x *PodAffinityTerm) String() string {
 func (*PodAffinityTerm) ProtoMessage() {}
 
 func (x *PodAffinityTerm) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[13]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1062,7 +2260,7 @@ func (x *PodAffinityTerm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodAffinityTerm.ProtoReflect.Descriptor instead.
 func (*PodAffinityTerm) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{13}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *PodAffinityTerm) GetLabelSelector() *LabelSelector {
@@ -1091,7 +2289,7 @@ type Affinity struct {
 
 func (x *Affinity) Reset() {
 	*x = Affinity{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[14]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1103,7 +2301,7 @@ func (x *Affinity) String() string {
 func (*Affinity) ProtoMessage() {}
 
 func (x *Affinity) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[14]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1116,7 +2314,7 @@ func (x *Affinity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Affinity.ProtoReflect.Descriptor instead.
 func (*Affinity) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{14}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Affinity) GetNodeAffinityRequired() []*NodeSelectorTerm {
@@ -1142,13 +2340,16 @@ type PodSpec struct {
 	TerminationGracePeriodSeconds int64                  `protobuf:"varint,5,opt,name=termination_grace_period_seconds,json=terminationGracePeriodSeconds,proto3" json:"termination_grace_period_seconds,omitempty"` // default 30
 	Hostname                      string                 `protobuf:"bytes,6,opt,name=hostname,proto3" json:"hostname,omitempty"`                                                                                     // set by the controller: the pod name
 	Subdomain                     string                 `protobuf:"bytes,7,opt,name=subdomain,proto3" json:"subdomain,omitempty"`                                                                                   // set by the controller: the set's serviceName
+	Volumes                       []*Volume              `protobuf:"bytes,8,rep,name=volumes,proto3" json:"volumes,omitempty"`
+	HostNetwork                   bool                   `protobuf:"varint,9,opt,name=host_network,json=hostNetwork,proto3" json:"host_network,omitempty"`
+	SetHostnameAsFqdn             bool                   `protobuf:"varint,10,opt,name=set_hostname_as_fqdn,json=setHostnameAsFqdn,proto3" json:"set_hostname_as_fqdn,omitempty"`
 	unknownFields                 protoimpl.UnknownFields
 	sizeCache                     protoimpl.SizeCache
 }
 
 func (x *PodSpec) Reset() {
 	*x = PodSpec{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[15]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1160,7 +2361,7 @@ func (x *PodSpec) String() string {
 func (*PodSpec) ProtoMessage() {}
 
 func (x *PodSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[15]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1173,7 +2374,7 @@ func (x *PodSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodSpec.ProtoReflect.Descriptor instead.
 func (*PodSpec) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{15}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *PodSpec) GetContainers() []*Container {
@@ -1225,6 +2426,27 @@ func (x *PodSpec) GetSubdomain() string {
 	return ""
 }
 
+func (x *PodSpec) GetVolumes() []*Volume {
+	if x != nil {
+		return x.Volumes
+	}
+	return nil
+}
+
+func (x *PodSpec) GetHostNetwork() bool {
+	if x != nil {
+		return x.HostNetwork
+	}
+	return false
+}
+
+func (x *PodSpec) GetSetHostnameAsFqdn() bool {
+	if x != nil {
+		return x.SetHostnameAsFqdn
+	}
+	return false
+}
+
 type PodTemplate struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Metadata      *ObjectMeta            `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"` // labels and annotations only
@@ -1235,7 +2457,7 @@ type PodTemplate struct {
 
 func (x *PodTemplate) Reset() {
 	*x = PodTemplate{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[16]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1247,7 +2469,7 @@ func (x *PodTemplate) String() string {
 func (*PodTemplate) ProtoMessage() {}
 
 func (x *PodTemplate) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[16]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1260,7 +2482,7 @@ func (x *PodTemplate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodTemplate.ProtoReflect.Descriptor instead.
 func (*PodTemplate) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{16}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *PodTemplate) GetMetadata() *ObjectMeta {
@@ -1287,7 +2509,7 @@ type RollingUpdate struct {
 
 func (x *RollingUpdate) Reset() {
 	*x = RollingUpdate{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[17]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1299,7 +2521,7 @@ func (x *RollingUpdate) String() string {
 func (*RollingUpdate) ProtoMessage() {}
 
 func (x *RollingUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[17]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1312,7 +2534,7 @@ func (x *RollingUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollingUpdate.ProtoReflect.Descriptor instead.
 func (*RollingUpdate) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{17}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *RollingUpdate) GetPartition() int32 {
@@ -1339,7 +2561,7 @@ type UpdateStrategy struct {
 
 func (x *UpdateStrategy) Reset() {
 	*x = UpdateStrategy{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[18]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1351,7 +2573,7 @@ func (x *UpdateStrategy) String() string {
 func (*UpdateStrategy) ProtoMessage() {}
 
 func (x *UpdateStrategy) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[18]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1364,7 +2586,7 @@ func (x *UpdateStrategy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStrategy.ProtoReflect.Descriptor instead.
 func (*UpdateStrategy) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{18}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *UpdateStrategy) GetType() string {
@@ -1382,23 +2604,25 @@ func (x *UpdateStrategy) GetRollingUpdate() *RollingUpdate {
 }
 
 type StatefulSetSpec struct {
-	state                protoimpl.MessageState `protogen:"open.v1"`
-	Replicas             int32                  `protobuf:"varint,1,opt,name=replicas,proto3" json:"replicas,omitempty"`
-	Selector             *LabelSelector         `protobuf:"bytes,2,opt,name=selector,proto3" json:"selector,omitempty"`
-	ServiceName          string                 `protobuf:"bytes,3,opt,name=service_name,json=serviceName,proto3" json:"service_name,omitempty"`
-	Template             *PodTemplate           `protobuf:"bytes,4,opt,name=template,proto3" json:"template,omitempty"`
-	PodManagementPolicy  string                 `protobuf:"bytes,5,opt,name=pod_management_policy,json=podManagementPolicy,proto3" json:"pod_management_policy,omitempty"` // OrderedReady (default) or Parallel
-	OrdinalsStart        int32                  `protobuf:"varint,6,opt,name=ordinals_start,json=ordinalsStart,proto3" json:"ordinals_start,omitempty"`
-	MinReadySeconds      int32                  `protobuf:"varint,7,opt,name=min_ready_seconds,json=minReadySeconds,proto3" json:"min_ready_seconds,omitempty"`
-	UpdateStrategy       *UpdateStrategy        `protobuf:"bytes,8,opt,name=update_strategy,json=updateStrategy,proto3" json:"update_strategy,omitempty"`
-	RevisionHistoryLimit int32                  `protobuf:"varint,9,opt,name=revision_history_limit,json=revisionHistoryLimit,proto3" json:"revision_history_limit,omitempty"` // default 10
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	state                                protoimpl.MessageState                `protogen:"open.v1"`
+	Replicas                             int32                                 `protobuf:"varint,1,opt,name=replicas,proto3" json:"replicas,omitempty"`
+	Selector                             *LabelSelector                        `protobuf:"bytes,2,opt,name=selector,proto3" json:"selector,omitempty"`
+	ServiceName                          string                                `protobuf:"bytes,3,opt,name=service_name,json=serviceName,proto3" json:"service_name,omitempty"`
+	Template                             *PodTemplate                          `protobuf:"bytes,4,opt,name=template,proto3" json:"template,omitempty"`
+	PodManagementPolicy                  string                                `protobuf:"bytes,5,opt,name=pod_management_policy,json=podManagementPolicy,proto3" json:"pod_management_policy,omitempty"` // OrderedReady (default) or Parallel
+	OrdinalsStart                        int32                                 `protobuf:"varint,6,opt,name=ordinals_start,json=ordinalsStart,proto3" json:"ordinals_start,omitempty"`
+	MinReadySeconds                      int32                                 `protobuf:"varint,7,opt,name=min_ready_seconds,json=minReadySeconds,proto3" json:"min_ready_seconds,omitempty"`
+	UpdateStrategy                       *UpdateStrategy                       `protobuf:"bytes,8,opt,name=update_strategy,json=updateStrategy,proto3" json:"update_strategy,omitempty"`
+	RevisionHistoryLimit                 int32                                 `protobuf:"varint,9,opt,name=revision_history_limit,json=revisionHistoryLimit,proto3" json:"revision_history_limit,omitempty"` // default 10
+	VolumeClaimTemplates                 []*PersistentVolumeClaim              `protobuf:"bytes,10,rep,name=volume_claim_templates,json=volumeClaimTemplates,proto3" json:"volume_claim_templates,omitempty"`
+	PersistentVolumeClaimRetentionPolicy *PersistentVolumeClaimRetentionPolicy `protobuf:"bytes,11,opt,name=persistent_volume_claim_retention_policy,json=persistentVolumeClaimRetentionPolicy,proto3" json:"persistent_volume_claim_retention_policy,omitempty"`
+	unknownFields                        protoimpl.UnknownFields
+	sizeCache                            protoimpl.SizeCache
 }
 
 func (x *StatefulSetSpec) Reset() {
 	*x = StatefulSetSpec{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[19]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1410,7 +2634,7 @@ func (x *StatefulSetSpec) String() string {
 func (*StatefulSetSpec) ProtoMessage() {}
 
 func (x *StatefulSetSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[19]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1423,7 +2647,7 @@ func (x *StatefulSetSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatefulSetSpec.ProtoReflect.Descriptor instead.
 func (*StatefulSetSpec) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{19}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *StatefulSetSpec) GetReplicas() int32 {
@@ -1489,6 +2713,20 @@ func (x *StatefulSetSpec) GetRevisionHistoryLimit() int32 {
 	return 0
 }
 
+func (x *StatefulSetSpec) GetVolumeClaimTemplates() []*PersistentVolumeClaim {
+	if x != nil {
+		return x.VolumeClaimTemplates
+	}
+	return nil
+}
+
+func (x *StatefulSetSpec) GetPersistentVolumeClaimRetentionPolicy() *PersistentVolumeClaimRetentionPolicy {
+	if x != nil {
+		return x.PersistentVolumeClaimRetentionPolicy
+	}
+	return nil
+}
+
 type Condition struct {
 	state              protoimpl.MessageState `protogen:"open.v1"`
 	Type               string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
@@ -1502,7 +2740,7 @@ type Condition struct {
 
 func (x *Condition) Reset() {
 	*x = Condition{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[20]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1514,7 +2752,7 @@ func (x *Condition) String() string {
 func (*Condition) ProtoMessage() {}
 
 func (x *Condition) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[20]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1527,7 +2765,7 @@ func (x *Condition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Condition.ProtoReflect.Descriptor instead.
 func (*Condition) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{20}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Condition) GetType() string {
@@ -1582,7 +2820,7 @@ type StatefulSetStatus struct {
 
 func (x *StatefulSetStatus) Reset() {
 	*x = StatefulSetStatus{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[21]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1594,7 +2832,7 @@ func (x *StatefulSetStatus) String() string {
 func (*StatefulSetStatus) ProtoMessage() {}
 
 func (x *StatefulSetStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[21]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1607,7 +2845,7 @@ func (x *StatefulSetStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatefulSetStatus.ProtoReflect.Descriptor instead.
 func (*StatefulSetStatus) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{21}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *StatefulSetStatus) GetObservedGeneration() int64 {
@@ -1684,7 +2922,7 @@ type StatefulSet struct {
 
 func (x *StatefulSet) Reset() {
 	*x = StatefulSet{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[22]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1696,7 +2934,7 @@ func (x *StatefulSet) String() string {
 func (*StatefulSet) ProtoMessage() {}
 
 func (x *StatefulSet) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[22]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1709,7 +2947,7 @@ func (x *StatefulSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatefulSet.ProtoReflect.Descriptor instead.
 func (*StatefulSet) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{22}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *StatefulSet) GetMetadata() *ObjectMeta {
@@ -1745,7 +2983,7 @@ type ServicePort struct {
 
 func (x *ServicePort) Reset() {
 	*x = ServicePort{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[23]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1757,7 +2995,7 @@ func (x *ServicePort) String() string {
 func (*ServicePort) ProtoMessage() {}
 
 func (x *ServicePort) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[23]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1770,7 +3008,7 @@ func (x *ServicePort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServicePort.ProtoReflect.Descriptor instead.
 func (*ServicePort) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{23}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ServicePort) GetName() string {
@@ -1813,7 +3051,7 @@ type ServiceSpec struct {
 
 func (x *ServiceSpec) Reset() {
 	*x = ServiceSpec{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[24]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1825,7 +3063,7 @@ func (x *ServiceSpec) String() string {
 func (*ServiceSpec) ProtoMessage() {}
 
 func (x *ServiceSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[24]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1838,7 +3076,7 @@ func (x *ServiceSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceSpec.ProtoReflect.Descriptor instead.
 func (*ServiceSpec) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{24}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ServiceSpec) GetClusterIp() string {
@@ -1879,7 +3117,7 @@ type Service struct {
 
 func (x *Service) Reset() {
 	*x = Service{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[25]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1891,7 +3129,7 @@ func (x *Service) String() string {
 func (*Service) ProtoMessage() {}
 
 func (x *Service) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[25]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1904,7 +3142,7 @@ func (x *Service) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Service.ProtoReflect.Descriptor instead.
 func (*Service) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{25}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Service) GetMetadata() *ObjectMeta {
@@ -1938,7 +3176,7 @@ type ContainerStatus struct {
 
 func (x *ContainerStatus) Reset() {
 	*x = ContainerStatus{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[26]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1950,7 +3188,7 @@ func (x *ContainerStatus) String() string {
 func (*ContainerStatus) ProtoMessage() {}
 
 func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[26]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1963,7 +3201,7 @@ func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStatus.ProtoReflect.Descriptor instead.
 func (*ContainerStatus) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{26}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ContainerStatus) GetName() string {
@@ -2051,7 +3289,7 @@ type PodStatus struct {
 
 func (x *PodStatus) Reset() {
 	*x = PodStatus{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[27]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2063,7 +3301,7 @@ func (x *PodStatus) String() string {
 func (*PodStatus) ProtoMessage() {}
 
 func (x *PodStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[27]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2076,7 +3314,7 @@ func (x *PodStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodStatus.ProtoReflect.Descriptor instead.
 func (*PodStatus) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{27}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *PodStatus) GetPhase() PodPhase {
@@ -2176,13 +3414,15 @@ type Pod struct {
 	Epoch         uint64                 `protobuf:"varint,7,opt,name=epoch,proto3" json:"epoch,omitempty"`
 	Status        *PodStatus             `protobuf:"bytes,8,opt,name=status,proto3" json:"status,omitempty"`
 	ScheduledTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=scheduled_time,json=scheduledTime,proto3" json:"scheduled_time,omitempty"` // assigned to its node
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Volumes resolved by the scheduler (claims to PVs), one per spec.volumes entry.
+	ResolvedVolumes []*ResolvedVolume `protobuf:"bytes,10,rep,name=resolved_volumes,json=resolvedVolumes,proto3" json:"resolved_volumes,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Pod) Reset() {
 	*x = Pod{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[28]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2194,7 +3434,7 @@ func (x *Pod) String() string {
 func (*Pod) ProtoMessage() {}
 
 func (x *Pod) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[28]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2207,7 +3447,7 @@ func (x *Pod) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pod.ProtoReflect.Descriptor instead.
 func (*Pod) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{28}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Pod) GetMetadata() *ObjectMeta {
@@ -2273,6 +3513,13 @@ func (x *Pod) GetScheduledTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Pod) GetResolvedVolumes() []*ResolvedVolume {
+	if x != nil {
+		return x.ResolvedVolumes
+	}
+	return nil
+}
+
 type NodeCapacity struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	MaxPods       int32                  `protobuf:"varint,1,opt,name=max_pods,json=maxPods,proto3" json:"max_pods,omitempty"`
@@ -2284,7 +3531,7 @@ type NodeCapacity struct {
 
 func (x *NodeCapacity) Reset() {
 	*x = NodeCapacity{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[29]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2296,7 +3543,7 @@ func (x *NodeCapacity) String() string {
 func (*NodeCapacity) ProtoMessage() {}
 
 func (x *NodeCapacity) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[29]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2309,7 +3556,7 @@ func (x *NodeCapacity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeCapacity.ProtoReflect.Descriptor instead.
 func (*NodeCapacity) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{29}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *NodeCapacity) GetMaxPods() int32 {
@@ -2341,14 +3588,15 @@ type NodeInfo struct {
 	Ready         bool                   `protobuf:"varint,4,opt,name=ready,proto3" json:"ready,omitempty"` // connected and heartbeating within its lease
 	LastHeartbeat *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_heartbeat,json=lastHeartbeat,proto3" json:"last_heartbeat,omitempty"`
 	AgentVersion  string                 `protobuf:"bytes,6,opt,name=agent_version,json=agentVersion,proto3" json:"agent_version,omitempty"`
-	Pods          int32                  `protobuf:"varint,7,opt,name=pods,proto3" json:"pods,omitempty"` // pods assigned to the node
+	Pods          int32                  `protobuf:"varint,7,opt,name=pods,proto3" json:"pods,omitempty"`                     // pods assigned to the node
+	PodCidr       string                 `protobuf:"bytes,8,opt,name=pod_cidr,json=podCidr,proto3" json:"pod_cidr,omitempty"` // handed out by the scheduler from its cluster CIDR
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *NodeInfo) Reset() {
 	*x = NodeInfo{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[30]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2360,7 +3608,7 @@ func (x *NodeInfo) String() string {
 func (*NodeInfo) ProtoMessage() {}
 
 func (x *NodeInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[30]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2373,7 +3621,7 @@ func (x *NodeInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeInfo.ProtoReflect.Descriptor instead.
 func (*NodeInfo) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{30}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *NodeInfo) GetMetadata() *ObjectMeta {
@@ -2425,12 +3673,236 @@ func (x *NodeInfo) GetPods() int32 {
 	return 0
 }
 
+func (x *NodeInfo) GetPodCidr() string {
+	if x != nil {
+		return x.PodCidr
+	}
+	return ""
+}
+
+// A revision of a StatefulSet's pod template, kept in its history.
+type ControllerRevision struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Metadata      *ObjectMeta            `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"` // name "<set>-<hash>"
+	SetName       string                 `protobuf:"bytes,2,opt,name=set_name,json=setName,proto3" json:"set_name,omitempty"`
+	Revision      int64                  `protobuf:"varint,3,opt,name=revision,proto3" json:"revision,omitempty"` // number, increasing
+	Template      *PodTemplate           `protobuf:"bytes,4,opt,name=template,proto3" json:"template,omitempty"`
+	ChangeCause   string                 `protobuf:"bytes,5,opt,name=change_cause,json=changeCause,proto3" json:"change_cause,omitempty"` // from annotation kubernetes.io/change-cause
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ControllerRevision) Reset() {
+	*x = ControllerRevision{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ControllerRevision) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ControllerRevision) ProtoMessage() {}
+
+func (x *ControllerRevision) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ControllerRevision.ProtoReflect.Descriptor instead.
+func (*ControllerRevision) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *ControllerRevision) GetMetadata() *ObjectMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *ControllerRevision) GetSetName() string {
+	if x != nil {
+		return x.SetName
+	}
+	return ""
+}
+
+func (x *ControllerRevision) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *ControllerRevision) GetTemplate() *PodTemplate {
+	if x != nil {
+		return x.Template
+	}
+	return nil
+}
+
+func (x *ControllerRevision) GetChangeCause() string {
+	if x != nil {
+		return x.ChangeCause
+	}
+	return ""
+}
+
+type EndpointAddress struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ip            string                 `protobuf:"bytes,1,opt,name=ip,proto3" json:"ip,omitempty"`
+	Hostname      string                 `protobuf:"bytes,2,opt,name=hostname,proto3" json:"hostname,omitempty"` // pod hostname
+	PodName       string                 `protobuf:"bytes,3,opt,name=pod_name,json=podName,proto3" json:"pod_name,omitempty"`
+	NodeName      string                 `protobuf:"bytes,4,opt,name=node_name,json=nodeName,proto3" json:"node_name,omitempty"`
+	Ready         bool                   `protobuf:"varint,5,opt,name=ready,proto3" json:"ready,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndpointAddress) Reset() {
+	*x = EndpointAddress{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndpointAddress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndpointAddress) ProtoMessage() {}
+
+func (x *EndpointAddress) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndpointAddress.ProtoReflect.Descriptor instead.
+func (*EndpointAddress) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *EndpointAddress) GetIp() string {
+	if x != nil {
+		return x.Ip
+	}
+	return ""
+}
+
+func (x *EndpointAddress) GetHostname() string {
+	if x != nil {
+		return x.Hostname
+	}
+	return ""
+}
+
+func (x *EndpointAddress) GetPodName() string {
+	if x != nil {
+		return x.PodName
+	}
+	return ""
+}
+
+func (x *EndpointAddress) GetNodeName() string {
+	if x != nil {
+		return x.NodeName
+	}
+	return ""
+}
+
+func (x *EndpointAddress) GetReady() bool {
+	if x != nil {
+		return x.Ready
+	}
+	return false
+}
+
+// The pods behind a service (Ready ones, and not-Ready ones as such).
+type Endpoints struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Metadata      *ObjectMeta            `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Addresses     []*EndpointAddress     `protobuf:"bytes,2,rep,name=addresses,proto3" json:"addresses,omitempty"`
+	Ports         []*ServicePort         `protobuf:"bytes,3,rep,name=ports,proto3" json:"ports,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Endpoints) Reset() {
+	*x = Endpoints{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Endpoints) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Endpoints) ProtoMessage() {}
+
+func (x *Endpoints) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Endpoints.ProtoReflect.Descriptor instead.
+func (*Endpoints) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *Endpoints) GetMetadata() *ObjectMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *Endpoints) GetAddresses() []*EndpointAddress {
+	if x != nil {
+		return x.Addresses
+	}
+	return nil
+}
+
+func (x *Endpoints) GetPorts() []*ServicePort {
+	if x != nil {
+		return x.Ports
+	}
+	return nil
+}
+
 type Object struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Kind:
 	//
 	//	*Object_StatefulSet
 	//	*Object_Service
+	//	*Object_PersistentVolume
+	//	*Object_PersistentVolumeClaim
+	//	*Object_StorageClass
 	Kind          isObject_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2438,7 +3910,7 @@ type Object struct {
 
 func (x *Object) Reset() {
 	*x = Object{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[31]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2450,7 +3922,7 @@ func (x *Object) String() string {
 func (*Object) ProtoMessage() {}
 
 func (x *Object) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[31]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2463,7 +3935,7 @@ func (x *Object) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Object.ProtoReflect.Descriptor instead.
 func (*Object) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{31}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *Object) GetKind() isObject_Kind {
@@ -2491,6 +3963,33 @@ func (x *Object) GetService() *Service {
 	return nil
 }
 
+func (x *Object) GetPersistentVolume() *PersistentVolume {
+	if x != nil {
+		if x, ok := x.Kind.(*Object_PersistentVolume); ok {
+			return x.PersistentVolume
+		}
+	}
+	return nil
+}
+
+func (x *Object) GetPersistentVolumeClaim() *PersistentVolumeClaim {
+	if x != nil {
+		if x, ok := x.Kind.(*Object_PersistentVolumeClaim); ok {
+			return x.PersistentVolumeClaim
+		}
+	}
+	return nil
+}
+
+func (x *Object) GetStorageClass() *StorageClass {
+	if x != nil {
+		if x, ok := x.Kind.(*Object_StorageClass); ok {
+			return x.StorageClass
+		}
+	}
+	return nil
+}
+
 type isObject_Kind interface {
 	isObject_Kind()
 }
@@ -2503,9 +4002,27 @@ type Object_Service struct {
 	Service *Service `protobuf:"bytes,2,opt,name=service,proto3,oneof"`
 }
 
+type Object_PersistentVolume struct {
+	PersistentVolume *PersistentVolume `protobuf:"bytes,3,opt,name=persistent_volume,json=persistentVolume,proto3,oneof"`
+}
+
+type Object_PersistentVolumeClaim struct {
+	PersistentVolumeClaim *PersistentVolumeClaim `protobuf:"bytes,4,opt,name=persistent_volume_claim,json=persistentVolumeClaim,proto3,oneof"`
+}
+
+type Object_StorageClass struct {
+	StorageClass *StorageClass `protobuf:"bytes,5,opt,name=storage_class,json=storageClass,proto3,oneof"`
+}
+
 func (*Object_StatefulSet) isObject_Kind() {}
 
 func (*Object_Service) isObject_Kind() {}
+
+func (*Object_PersistentVolume) isObject_Kind() {}
+
+func (*Object_PersistentVolumeClaim) isObject_Kind() {}
+
+func (*Object_StorageClass) isObject_Kind() {}
 
 type ApplyRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2520,7 +4037,7 @@ type ApplyRequest struct {
 
 func (x *ApplyRequest) Reset() {
 	*x = ApplyRequest{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[32]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2532,7 +4049,7 @@ func (x *ApplyRequest) String() string {
 func (*ApplyRequest) ProtoMessage() {}
 
 func (x *ApplyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[32]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2545,7 +4062,7 @@ func (x *ApplyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyRequest.ProtoReflect.Descriptor instead.
 func (*ApplyRequest) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{32}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ApplyRequest) GetManifest() []byte {
@@ -2581,7 +4098,7 @@ type ApplyResult struct {
 
 func (x *ApplyResult) Reset() {
 	*x = ApplyResult{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[33]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2593,7 +4110,7 @@ func (x *ApplyResult) String() string {
 func (*ApplyResult) ProtoMessage() {}
 
 func (x *ApplyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[33]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2606,7 +4123,7 @@ func (x *ApplyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyResult.ProtoReflect.Descriptor instead.
 func (*ApplyResult) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{33}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ApplyResult) GetKind() string {
@@ -2646,7 +4163,7 @@ type ApplyResponse struct {
 
 func (x *ApplyResponse) Reset() {
 	*x = ApplyResponse{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[34]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2658,7 +4175,7 @@ func (x *ApplyResponse) String() string {
 func (*ApplyResponse) ProtoMessage() {}
 
 func (x *ApplyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[34]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2671,7 +4188,7 @@ func (x *ApplyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyResponse.ProtoReflect.Descriptor instead.
 func (*ApplyResponse) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{34}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ApplyResponse) GetResults() []*ApplyResult {
@@ -2692,7 +4209,7 @@ type ObjectRef struct {
 
 func (x *ObjectRef) Reset() {
 	*x = ObjectRef{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[35]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2704,7 +4221,7 @@ func (x *ObjectRef) String() string {
 func (*ObjectRef) ProtoMessage() {}
 
 func (x *ObjectRef) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[35]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2717,7 +4234,7 @@ func (x *ObjectRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectRef.ProtoReflect.Descriptor instead.
 func (*ObjectRef) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{35}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ObjectRef) GetKind() string {
@@ -2750,7 +4267,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[36]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2762,7 +4279,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[36]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2775,7 +4292,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{36}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *GetRequest) GetRef() *ObjectRef {
@@ -2797,7 +4314,7 @@ type GetResponse struct {
 
 func (x *GetResponse) Reset() {
 	*x = GetResponse{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[37]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2809,7 +4326,7 @@ func (x *GetResponse) String() string {
 func (*GetResponse) ProtoMessage() {}
 
 func (x *GetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[37]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2822,7 +4339,7 @@ func (x *GetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResponse.ProtoReflect.Descriptor instead.
 func (*GetResponse) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{37}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *GetResponse) GetObject() *Object {
@@ -2864,7 +4381,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[38]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2876,7 +4393,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[38]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2889,7 +4406,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{38}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ListRequest) GetKind() string {
@@ -2914,18 +4431,23 @@ func (x *ListRequest) GetLabelSelector() map[string]string {
 }
 
 type ListResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	StatefulSets  []*StatefulSet         `protobuf:"bytes,1,rep,name=stateful_sets,json=statefulSets,proto3" json:"stateful_sets,omitempty"`
-	Services      []*Service             `protobuf:"bytes,2,rep,name=services,proto3" json:"services,omitempty"`
-	Pods          []*Pod                 `protobuf:"bytes,3,rep,name=pods,proto3" json:"pods,omitempty"`
-	Nodes         []*NodeInfo            `protobuf:"bytes,4,rep,name=nodes,proto3" json:"nodes,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state                  protoimpl.MessageState   `protogen:"open.v1"`
+	StatefulSets           []*StatefulSet           `protobuf:"bytes,1,rep,name=stateful_sets,json=statefulSets,proto3" json:"stateful_sets,omitempty"`
+	Services               []*Service               `protobuf:"bytes,2,rep,name=services,proto3" json:"services,omitempty"`
+	Pods                   []*Pod                   `protobuf:"bytes,3,rep,name=pods,proto3" json:"pods,omitempty"`
+	Nodes                  []*NodeInfo              `protobuf:"bytes,4,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	PersistentVolumes      []*PersistentVolume      `protobuf:"bytes,5,rep,name=persistent_volumes,json=persistentVolumes,proto3" json:"persistent_volumes,omitempty"`
+	PersistentVolumeClaims []*PersistentVolumeClaim `protobuf:"bytes,6,rep,name=persistent_volume_claims,json=persistentVolumeClaims,proto3" json:"persistent_volume_claims,omitempty"`
+	StorageClasses         []*StorageClass          `protobuf:"bytes,7,rep,name=storage_classes,json=storageClasses,proto3" json:"storage_classes,omitempty"`
+	Endpoints              []*Endpoints             `protobuf:"bytes,8,rep,name=endpoints,proto3" json:"endpoints,omitempty"`
+	ControllerRevisions    []*ControllerRevision    `protobuf:"bytes,9,rep,name=controller_revisions,json=controllerRevisions,proto3" json:"controller_revisions,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[39]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2937,7 +4459,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[39]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2950,7 +4472,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{39}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ListResponse) GetStatefulSets() []*StatefulSet {
@@ -2981,6 +4503,41 @@ func (x *ListResponse) GetNodes() []*NodeInfo {
 	return nil
 }
 
+func (x *ListResponse) GetPersistentVolumes() []*PersistentVolume {
+	if x != nil {
+		return x.PersistentVolumes
+	}
+	return nil
+}
+
+func (x *ListResponse) GetPersistentVolumeClaims() []*PersistentVolumeClaim {
+	if x != nil {
+		return x.PersistentVolumeClaims
+	}
+	return nil
+}
+
+func (x *ListResponse) GetStorageClasses() []*StorageClass {
+	if x != nil {
+		return x.StorageClasses
+	}
+	return nil
+}
+
+func (x *ListResponse) GetEndpoints() []*Endpoints {
+	if x != nil {
+		return x.Endpoints
+	}
+	return nil
+}
+
+func (x *ListResponse) GetControllerRevisions() []*ControllerRevision {
+	if x != nil {
+		return x.ControllerRevisions
+	}
+	return nil
+}
+
 type DeleteRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Ref           *ObjectRef             `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"` // Only with kind Pod: the pod is stopped and recreated by its set.
@@ -2990,7 +4547,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[40]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3002,7 +4559,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[40]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3015,7 +4572,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{40}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *DeleteRequest) GetRef() *ObjectRef {
@@ -3033,7 +4590,7 @@ type DeleteResponse struct {
 
 func (x *DeleteResponse) Reset() {
 	*x = DeleteResponse{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[41]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3045,7 +4602,7 @@ func (x *DeleteResponse) String() string {
 func (*DeleteResponse) ProtoMessage() {}
 
 func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[41]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3058,7 +4615,7 @@ func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResponse) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{41}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{61}
 }
 
 type ScaleRequest struct {
@@ -3072,7 +4629,7 @@ type ScaleRequest struct {
 
 func (x *ScaleRequest) Reset() {
 	*x = ScaleRequest{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[42]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3084,7 +4641,7 @@ func (x *ScaleRequest) String() string {
 func (*ScaleRequest) ProtoMessage() {}
 
 func (x *ScaleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[42]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3097,7 +4654,7 @@ func (x *ScaleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScaleRequest.ProtoReflect.Descriptor instead.
 func (*ScaleRequest) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{42}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ScaleRequest) GetName() string {
@@ -3130,7 +4687,7 @@ type ScaleResponse struct {
 
 func (x *ScaleResponse) Reset() {
 	*x = ScaleResponse{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[43]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3142,7 +4699,7 @@ func (x *ScaleResponse) String() string {
 func (*ScaleResponse) ProtoMessage() {}
 
 func (x *ScaleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[43]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3155,7 +4712,7 @@ func (x *ScaleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScaleResponse.ProtoReflect.Descriptor instead.
 func (*ScaleResponse) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{43}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ScaleResponse) GetStatefulSet() *StatefulSet {
@@ -3176,7 +4733,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[44]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3188,7 +4745,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[44]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3201,7 +4758,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{44}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *WatchRequest) GetKinds() []string {
@@ -3241,7 +4798,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[45]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3253,7 +4810,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[45]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3266,7 +4823,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{45}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *Event) GetType() EventType {
@@ -3325,6 +4882,566 @@ func (x *Event) GetMessage() string {
 	return ""
 }
 
+type RolloutStatusRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Namespace     string                 `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Watch         bool                   `protobuf:"varint,3,opt,name=watch,proto3" json:"watch,omitempty"` // keep streaming until done or failed
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RolloutStatusRequest) Reset() {
+	*x = RolloutStatusRequest{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RolloutStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RolloutStatusRequest) ProtoMessage() {}
+
+func (x *RolloutStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RolloutStatusRequest.ProtoReflect.Descriptor instead.
+func (*RolloutStatusRequest) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{66}
+}
+
+func (x *RolloutStatusRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RolloutStatusRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *RolloutStatusRequest) GetWatch() bool {
+	if x != nil {
+		return x.Watch
+	}
+	return false
+}
+
+type RolloutStatusResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Done          bool                   `protobuf:"varint,1,opt,name=done,proto3" json:"done,omitempty"`
+	Failed        bool                   `protobuf:"varint,2,opt,name=failed,proto3" json:"failed,omitempty"`
+	Message       string                 `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	Status        *StatefulSetStatus     `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
+	Generation    int64                  `protobuf:"varint,5,opt,name=generation,proto3" json:"generation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RolloutStatusResponse) Reset() {
+	*x = RolloutStatusResponse{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RolloutStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RolloutStatusResponse) ProtoMessage() {}
+
+func (x *RolloutStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RolloutStatusResponse.ProtoReflect.Descriptor instead.
+func (*RolloutStatusResponse) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *RolloutStatusResponse) GetDone() bool {
+	if x != nil {
+		return x.Done
+	}
+	return false
+}
+
+func (x *RolloutStatusResponse) GetFailed() bool {
+	if x != nil {
+		return x.Failed
+	}
+	return false
+}
+
+func (x *RolloutStatusResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *RolloutStatusResponse) GetStatus() *StatefulSetStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+func (x *RolloutStatusResponse) GetGeneration() int64 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+type RolloutHistoryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Namespace     string                 `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RolloutHistoryRequest) Reset() {
+	*x = RolloutHistoryRequest{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RolloutHistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RolloutHistoryRequest) ProtoMessage() {}
+
+func (x *RolloutHistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RolloutHistoryRequest.ProtoReflect.Descriptor instead.
+func (*RolloutHistoryRequest) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *RolloutHistoryRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RolloutHistoryRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+type RolloutHistoryResponse struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Revisions       []*ControllerRevision  `protobuf:"bytes,1,rep,name=revisions,proto3" json:"revisions,omitempty"` // ascending by number
+	CurrentRevision string                 `protobuf:"bytes,2,opt,name=current_revision,json=currentRevision,proto3" json:"current_revision,omitempty"`
+	UpdateRevision  string                 `protobuf:"bytes,3,opt,name=update_revision,json=updateRevision,proto3" json:"update_revision,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *RolloutHistoryResponse) Reset() {
+	*x = RolloutHistoryResponse{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RolloutHistoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RolloutHistoryResponse) ProtoMessage() {}
+
+func (x *RolloutHistoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RolloutHistoryResponse.ProtoReflect.Descriptor instead.
+func (*RolloutHistoryResponse) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *RolloutHistoryResponse) GetRevisions() []*ControllerRevision {
+	if x != nil {
+		return x.Revisions
+	}
+	return nil
+}
+
+func (x *RolloutHistoryResponse) GetCurrentRevision() string {
+	if x != nil {
+		return x.CurrentRevision
+	}
+	return ""
+}
+
+func (x *RolloutHistoryResponse) GetUpdateRevision() string {
+	if x != nil {
+		return x.UpdateRevision
+	}
+	return ""
+}
+
+type RolloutUndoRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Namespace     string                 `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	ToRevision    int64                  `protobuf:"varint,3,opt,name=to_revision,json=toRevision,proto3" json:"to_revision,omitempty"` // 0: the previous revision
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RolloutUndoRequest) Reset() {
+	*x = RolloutUndoRequest{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[70]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RolloutUndoRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RolloutUndoRequest) ProtoMessage() {}
+
+func (x *RolloutUndoRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[70]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RolloutUndoRequest.ProtoReflect.Descriptor instead.
+func (*RolloutUndoRequest) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{70}
+}
+
+func (x *RolloutUndoRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RolloutUndoRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *RolloutUndoRequest) GetToRevision() int64 {
+	if x != nil {
+		return x.ToRevision
+	}
+	return 0
+}
+
+type RolloutUndoResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	StatefulSet   *StatefulSet           `protobuf:"bytes,1,opt,name=stateful_set,json=statefulSet,proto3" json:"stateful_set,omitempty"`
+	Revision      *ControllerRevision    `protobuf:"bytes,2,opt,name=revision,proto3" json:"revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RolloutUndoResponse) Reset() {
+	*x = RolloutUndoResponse{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RolloutUndoResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RolloutUndoResponse) ProtoMessage() {}
+
+func (x *RolloutUndoResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RolloutUndoResponse.ProtoReflect.Descriptor instead.
+func (*RolloutUndoResponse) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *RolloutUndoResponse) GetStatefulSet() *StatefulSet {
+	if x != nil {
+		return x.StatefulSet
+	}
+	return nil
+}
+
+func (x *RolloutUndoResponse) GetRevision() *ControllerRevision {
+	if x != nil {
+		return x.Revision
+	}
+	return nil
+}
+
+type RolloutRestartRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Namespace     string                 `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RolloutRestartRequest) Reset() {
+	*x = RolloutRestartRequest{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RolloutRestartRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RolloutRestartRequest) ProtoMessage() {}
+
+func (x *RolloutRestartRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RolloutRestartRequest.ProtoReflect.Descriptor instead.
+func (*RolloutRestartRequest) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *RolloutRestartRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RolloutRestartRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+type RolloutRestartResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	StatefulSet   *StatefulSet           `protobuf:"bytes,1,opt,name=stateful_set,json=statefulSet,proto3" json:"stateful_set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RolloutRestartResponse) Reset() {
+	*x = RolloutRestartResponse{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RolloutRestartResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RolloutRestartResponse) ProtoMessage() {}
+
+func (x *RolloutRestartResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RolloutRestartResponse.ProtoReflect.Descriptor instead.
+func (*RolloutRestartResponse) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *RolloutRestartResponse) GetStatefulSet() *StatefulSet {
+	if x != nil {
+		return x.StatefulSet
+	}
+	return nil
+}
+
+type SetImageRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Namespace     string                 `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Images        map[string]string      `protobuf:"bytes,3,rep,name=images,proto3" json:"images,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // container name -> image; "*" for every container
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetImageRequest) Reset() {
+	*x = SetImageRequest{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[74]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetImageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetImageRequest) ProtoMessage() {}
+
+func (x *SetImageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[74]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetImageRequest.ProtoReflect.Descriptor instead.
+func (*SetImageRequest) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{74}
+}
+
+func (x *SetImageRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SetImageRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *SetImageRequest) GetImages() map[string]string {
+	if x != nil {
+		return x.Images
+	}
+	return nil
+}
+
+type SetImageResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	StatefulSet   *StatefulSet           `protobuf:"bytes,1,opt,name=stateful_set,json=statefulSet,proto3" json:"stateful_set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetImageResponse) Reset() {
+	*x = SetImageResponse{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[75]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetImageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetImageResponse) ProtoMessage() {}
+
+func (x *SetImageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[75]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetImageResponse.ProtoReflect.Descriptor instead.
+func (*SetImageResponse) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{75}
+}
+
+func (x *SetImageResponse) GetStatefulSet() *StatefulSet {
+	if x != nil {
+		return x.StatefulSet
+	}
+	return nil
+}
+
 type RegisterRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	NodeName      string                 `protobuf:"bytes,1,opt,name=node_name,json=nodeName,proto3" json:"node_name,omitempty"`
@@ -3338,7 +5455,7 @@ type RegisterRequest struct {
 
 func (x *RegisterRequest) Reset() {
 	*x = RegisterRequest{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[46]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3350,7 +5467,7 @@ func (x *RegisterRequest) String() string {
 func (*RegisterRequest) ProtoMessage() {}
 
 func (x *RegisterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[46]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3363,7 +5480,7 @@ func (x *RegisterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterRequest.ProtoReflect.Descriptor instead.
 func (*RegisterRequest) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{46}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *RegisterRequest) GetNodeName() string {
@@ -3407,14 +5524,15 @@ type RegisterResponse struct {
 	HeartbeatIntervalMs int64                  `protobuf:"varint,2,opt,name=heartbeat_interval_ms,json=heartbeatIntervalMs,proto3" json:"heartbeat_interval_ms,omitempty"`
 	LeaseDurationMs     int64                  `protobuf:"varint,3,opt,name=lease_duration_ms,json=leaseDurationMs,proto3" json:"lease_duration_ms,omitempty"`
 	// Session identifies this registration; the stream must present it.
-	Session       string `protobuf:"bytes,4,opt,name=session,proto3" json:"session,omitempty"`
+	Session       string         `protobuf:"bytes,4,opt,name=session,proto3" json:"session,omitempty"`
+	Network       *NetworkConfig `protobuf:"bytes,5,opt,name=network,proto3" json:"network,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RegisterResponse) Reset() {
 	*x = RegisterResponse{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[47]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3426,7 +5544,7 @@ func (x *RegisterResponse) String() string {
 func (*RegisterResponse) ProtoMessage() {}
 
 func (x *RegisterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[47]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3439,7 +5557,7 @@ func (x *RegisterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterResponse.ProtoReflect.Descriptor instead.
 func (*RegisterResponse) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{47}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *RegisterResponse) GetNodeName() string {
@@ -3470,6 +5588,316 @@ func (x *RegisterResponse) GetSession() string {
 	return ""
 }
 
+func (x *RegisterResponse) GetNetwork() *NetworkConfig {
+	if x != nil {
+		return x.Network
+	}
+	return nil
+}
+
+type NodeRoute struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NodeName      string                 `protobuf:"bytes,1,opt,name=node_name,json=nodeName,proto3" json:"node_name,omitempty"`
+	PodCidr       string                 `protobuf:"bytes,2,opt,name=pod_cidr,json=podCidr,proto3" json:"pod_cidr,omitempty"`
+	Address       string                 `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"` // the node's address that routes to pod_cidr
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NodeRoute) Reset() {
+	*x = NodeRoute{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[78]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NodeRoute) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NodeRoute) ProtoMessage() {}
+
+func (x *NodeRoute) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[78]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NodeRoute.ProtoReflect.Descriptor instead.
+func (*NodeRoute) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{78}
+}
+
+func (x *NodeRoute) GetNodeName() string {
+	if x != nil {
+		return x.NodeName
+	}
+	return ""
+}
+
+func (x *NodeRoute) GetPodCidr() string {
+	if x != nil {
+		return x.PodCidr
+	}
+	return ""
+}
+
+func (x *NodeRoute) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+// What a node needs to give pods addresses and reach other nodes' pods.
+type NetworkConfig struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PodCidr       string                 `protobuf:"bytes,1,opt,name=pod_cidr,json=podCidr,proto3" json:"pod_cidr,omitempty"` // this node's
+	ClusterCidr   string                 `protobuf:"bytes,2,opt,name=cluster_cidr,json=clusterCidr,proto3" json:"cluster_cidr,omitempty"`
+	ClusterDomain string                 `protobuf:"bytes,3,opt,name=cluster_domain,json=clusterDomain,proto3" json:"cluster_domain,omitempty"` // cluster.local
+	Routes        []*NodeRoute           `protobuf:"bytes,4,rep,name=routes,proto3" json:"routes,omitempty"`                                    // every other node
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NetworkConfig) Reset() {
+	*x = NetworkConfig{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[79]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NetworkConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NetworkConfig) ProtoMessage() {}
+
+func (x *NetworkConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[79]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NetworkConfig.ProtoReflect.Descriptor instead.
+func (*NetworkConfig) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{79}
+}
+
+func (x *NetworkConfig) GetPodCidr() string {
+	if x != nil {
+		return x.PodCidr
+	}
+	return ""
+}
+
+func (x *NetworkConfig) GetClusterCidr() string {
+	if x != nil {
+		return x.ClusterCidr
+	}
+	return ""
+}
+
+func (x *NetworkConfig) GetClusterDomain() string {
+	if x != nil {
+		return x.ClusterDomain
+	}
+	return ""
+}
+
+func (x *NetworkConfig) GetRoutes() []*NodeRoute {
+	if x != nil {
+		return x.Routes
+	}
+	return nil
+}
+
+// Records a node's DNS server answers from: services and their endpoints.
+type ClusterDNS struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Services      []*Service             `protobuf:"bytes,1,rep,name=services,proto3" json:"services,omitempty"`
+	Endpoints     []*Endpoints           `protobuf:"bytes,2,rep,name=endpoints,proto3" json:"endpoints,omitempty"`
+	Version       uint64                 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClusterDNS) Reset() {
+	*x = ClusterDNS{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[80]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClusterDNS) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClusterDNS) ProtoMessage() {}
+
+func (x *ClusterDNS) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[80]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClusterDNS.ProtoReflect.Descriptor instead.
+func (*ClusterDNS) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{80}
+}
+
+func (x *ClusterDNS) GetServices() []*Service {
+	if x != nil {
+		return x.Services
+	}
+	return nil
+}
+
+func (x *ClusterDNS) GetEndpoints() []*Endpoints {
+	if x != nil {
+		return x.Endpoints
+	}
+	return nil
+}
+
+func (x *ClusterDNS) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+// Asks an agent to remove a released local volume's data (reclaim policy Delete).
+type VolumeCleanup struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	PersistentVolume string                 `protobuf:"bytes,1,opt,name=persistent_volume,json=persistentVolume,proto3" json:"persistent_volume,omitempty"`
+	Path             string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *VolumeCleanup) Reset() {
+	*x = VolumeCleanup{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[81]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VolumeCleanup) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VolumeCleanup) ProtoMessage() {}
+
+func (x *VolumeCleanup) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[81]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VolumeCleanup.ProtoReflect.Descriptor instead.
+func (*VolumeCleanup) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{81}
+}
+
+func (x *VolumeCleanup) GetPersistentVolume() string {
+	if x != nil {
+		return x.PersistentVolume
+	}
+	return ""
+}
+
+func (x *VolumeCleanup) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+type VolumeCleanupResult struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	PersistentVolume string                 `protobuf:"bytes,1,opt,name=persistent_volume,json=persistentVolume,proto3" json:"persistent_volume,omitempty"`
+	Ok               bool                   `protobuf:"varint,2,opt,name=ok,proto3" json:"ok,omitempty"`
+	Message          string                 `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *VolumeCleanupResult) Reset() {
+	*x = VolumeCleanupResult{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[82]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VolumeCleanupResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VolumeCleanupResult) ProtoMessage() {}
+
+func (x *VolumeCleanupResult) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[82]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VolumeCleanupResult.ProtoReflect.Descriptor instead.
+func (*VolumeCleanupResult) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{82}
+}
+
+func (x *VolumeCleanupResult) GetPersistentVolume() string {
+	if x != nil {
+		return x.PersistentVolume
+	}
+	return ""
+}
+
+func (x *VolumeCleanupResult) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *VolumeCleanupResult) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 // Desired state of one node: the complete list of pods that must run there.
 // Pods the agent runs that are not listed must be stopped.
 type DesiredPods struct {
@@ -3482,7 +5910,7 @@ type DesiredPods struct {
 
 func (x *DesiredPods) Reset() {
 	*x = DesiredPods{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[48]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3494,7 +5922,7 @@ func (x *DesiredPods) String() string {
 func (*DesiredPods) ProtoMessage() {}
 
 func (x *DesiredPods) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[48]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3507,7 +5935,7 @@ func (x *DesiredPods) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DesiredPods.ProtoReflect.Descriptor instead.
 func (*DesiredPods) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{48}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *DesiredPods) GetPods() []*Pod {
@@ -3536,7 +5964,7 @@ type PodStatusReport struct {
 
 func (x *PodStatusReport) Reset() {
 	*x = PodStatusReport{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[49]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3548,7 +5976,7 @@ func (x *PodStatusReport) String() string {
 func (*PodStatusReport) ProtoMessage() {}
 
 func (x *PodStatusReport) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[49]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3561,7 +5989,7 @@ func (x *PodStatusReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodStatusReport.ProtoReflect.Descriptor instead.
 func (*PodStatusReport) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{49}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *PodStatusReport) GetName() string {
@@ -3602,7 +6030,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[50]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3614,7 +6042,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[50]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3627,7 +6055,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{50}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *Heartbeat) GetTime() *timestamppb.Timestamp {
@@ -3651,6 +6079,7 @@ type AgentMessage struct {
 	//	*AgentMessage_Hello
 	//	*AgentMessage_Status
 	//	*AgentMessage_Heartbeat
+	//	*AgentMessage_VolumeCleanup
 	Msg           isAgentMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3658,7 +6087,7 @@ type AgentMessage struct {
 
 func (x *AgentMessage) Reset() {
 	*x = AgentMessage{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[51]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3670,7 +6099,7 @@ func (x *AgentMessage) String() string {
 func (*AgentMessage) ProtoMessage() {}
 
 func (x *AgentMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[51]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3683,7 +6112,7 @@ func (x *AgentMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentMessage.ProtoReflect.Descriptor instead.
 func (*AgentMessage) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{51}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *AgentMessage) GetMsg() isAgentMessage_Msg {
@@ -3720,6 +6149,15 @@ func (x *AgentMessage) GetHeartbeat() *Heartbeat {
 	return nil
 }
 
+func (x *AgentMessage) GetVolumeCleanup() *VolumeCleanupResult {
+	if x != nil {
+		if x, ok := x.Msg.(*AgentMessage_VolumeCleanup); ok {
+			return x.VolumeCleanup
+		}
+	}
+	return nil
+}
+
 type isAgentMessage_Msg interface {
 	isAgentMessage_Msg()
 }
@@ -3736,11 +6174,17 @@ type AgentMessage_Heartbeat struct {
 	Heartbeat *Heartbeat `protobuf:"bytes,3,opt,name=heartbeat,proto3,oneof"`
 }
 
+type AgentMessage_VolumeCleanup struct {
+	VolumeCleanup *VolumeCleanupResult `protobuf:"bytes,4,opt,name=volume_cleanup,json=volumeCleanup,proto3,oneof"`
+}
+
 func (*AgentMessage_Hello) isAgentMessage_Msg() {}
 
 func (*AgentMessage_Status) isAgentMessage_Msg() {}
 
 func (*AgentMessage_Heartbeat) isAgentMessage_Msg() {}
+
+func (*AgentMessage_VolumeCleanup) isAgentMessage_Msg() {}
 
 type Hello struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
@@ -3755,7 +6199,7 @@ type Hello struct {
 
 func (x *Hello) Reset() {
 	*x = Hello{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[52]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3767,7 +6211,7 @@ func (x *Hello) String() string {
 func (*Hello) ProtoMessage() {}
 
 func (x *Hello) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[52]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3780,7 +6224,7 @@ func (x *Hello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hello.ProtoReflect.Descriptor instead.
 func (*Hello) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{52}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *Hello) GetNodeName() string {
@@ -3809,6 +6253,9 @@ type SchedulerMessage struct {
 	// Types that are valid to be assigned to Msg:
 	//
 	//	*SchedulerMessage_Desired
+	//	*SchedulerMessage_Network
+	//	*SchedulerMessage_Dns
+	//	*SchedulerMessage_VolumeCleanup
 	Msg           isSchedulerMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3816,7 +6263,7 @@ type SchedulerMessage struct {
 
 func (x *SchedulerMessage) Reset() {
 	*x = SchedulerMessage{}
-	mi := &file_ordo_v1_ordo_proto_msgTypes[53]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3828,7 +6275,7 @@ func (x *SchedulerMessage) String() string {
 func (*SchedulerMessage) ProtoMessage() {}
 
 func (x *SchedulerMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_ordo_proto_msgTypes[53]
+	mi := &file_ordo_v1_ordo_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3841,7 +6288,7 @@ func (x *SchedulerMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SchedulerMessage.ProtoReflect.Descriptor instead.
 func (*SchedulerMessage) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{53}
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *SchedulerMessage) GetMsg() isSchedulerMessage_Msg {
@@ -3860,6 +6307,33 @@ func (x *SchedulerMessage) GetDesired() *DesiredPods {
 	return nil
 }
 
+func (x *SchedulerMessage) GetNetwork() *NetworkConfig {
+	if x != nil {
+		if x, ok := x.Msg.(*SchedulerMessage_Network); ok {
+			return x.Network
+		}
+	}
+	return nil
+}
+
+func (x *SchedulerMessage) GetDns() *ClusterDNS {
+	if x != nil {
+		if x, ok := x.Msg.(*SchedulerMessage_Dns); ok {
+			return x.Dns
+		}
+	}
+	return nil
+}
+
+func (x *SchedulerMessage) GetVolumeCleanup() *VolumeCleanup {
+	if x != nil {
+		if x, ok := x.Msg.(*SchedulerMessage_VolumeCleanup); ok {
+			return x.VolumeCleanup
+		}
+	}
+	return nil
+}
+
 type isSchedulerMessage_Msg interface {
 	isSchedulerMessage_Msg()
 }
@@ -3868,7 +6342,25 @@ type SchedulerMessage_Desired struct {
 	Desired *DesiredPods `protobuf:"bytes,1,opt,name=desired,proto3,oneof"`
 }
 
+type SchedulerMessage_Network struct {
+	Network *NetworkConfig `protobuf:"bytes,2,opt,name=network,proto3,oneof"`
+}
+
+type SchedulerMessage_Dns struct {
+	Dns *ClusterDNS `protobuf:"bytes,3,opt,name=dns,proto3,oneof"`
+}
+
+type SchedulerMessage_VolumeCleanup struct {
+	VolumeCleanup *VolumeCleanup `protobuf:"bytes,4,opt,name=volume_cleanup,json=volumeCleanup,proto3,oneof"`
+}
+
 func (*SchedulerMessage_Desired) isSchedulerMessage_Msg() {}
+
+func (*SchedulerMessage_Network) isSchedulerMessage_Msg() {}
+
+func (*SchedulerMessage_Dns) isSchedulerMessage_Msg() {}
+
+func (*SchedulerMessage_VolumeCleanup) isSchedulerMessage_Msg() {}
 
 var File_ordo_v1_ordo_proto protoreflect.FileDescriptor
 
@@ -3937,7 +6429,7 @@ const file_ordo_v1_ordo_proto_rawDesc = "" +
 	"\n" +
 	"timeout_ms\x18\a \x01(\x03R\ttimeoutMs\x12+\n" +
 	"\x11success_threshold\x18\b \x01(\x05R\x10successThreshold\x12+\n" +
-	"\x11failure_threshold\x18\t \x01(\x05R\x10failureThreshold\"\xa6\x03\n" +
+	"\x11failure_threshold\x18\t \x01(\x05R\x10failureThreshold\"\xe1\x03\n" +
 	"\tContainer\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05image\x18\x02 \x01(\tR\x05image\x12\x18\n" +
@@ -3951,7 +6443,105 @@ const file_ordo_v1_ordo_proto_rawDesc = "" +
 	"\x0eliveness_probe\x18\t \x01(\v2\x0e.ordo.v1.ProbeR\rlivenessProbe\x123\n" +
 	"\rstartup_probe\x18\n" +
 	" \x01(\v2\x0e.ordo.v1.ProbeR\fstartupProbe\x12*\n" +
-	"\x11image_pull_policy\x18\v \x01(\tR\x0fimagePullPolicy\"_\n" +
+	"\x11image_pull_policy\x18\v \x01(\tR\x0fimagePullPolicy\x129\n" +
+	"\rvolume_mounts\x18\f \x03(\v2\x14.ordo.v1.VolumeMountR\fvolumeMounts\"x\n" +
+	"\vVolumeMount\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"mount_path\x18\x02 \x01(\tR\tmountPath\x12\x19\n" +
+	"\bsub_path\x18\x03 \x01(\tR\asubPath\x12\x1b\n" +
+	"\tread_only\x18\x04 \x01(\bR\breadOnly\"'\n" +
+	"\x11LocalVolumeSource\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\">\n" +
+	"\x14HostPathVolumeSource\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\"Z\n" +
+	"\x0fNFSVolumeSource\x12\x16\n" +
+	"\x06server\x18\x01 \x01(\tR\x06server\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x12\x1b\n" +
+	"\tread_only\x18\x03 \x01(\bR\breadOnly\".\n" +
+	"\x14EmptyDirVolumeSource\x12\x16\n" +
+	"\x06medium\x18\x01 \x01(\tR\x06medium\"_\n" +
+	"!PersistentVolumeClaimVolumeSource\x12\x1d\n" +
+	"\n" +
+	"claim_name\x18\x01 \x01(\tR\tclaimName\x12\x1b\n" +
+	"\tread_only\x18\x02 \x01(\bR\breadOnly\"\xf8\x01\n" +
+	"\x06Volume\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12:\n" +
+	"\thost_path\x18\x02 \x01(\v2\x1d.ordo.v1.HostPathVolumeSourceR\bhostPath\x12:\n" +
+	"\tempty_dir\x18\x03 \x01(\v2\x1d.ordo.v1.EmptyDirVolumeSourceR\bemptyDir\x12b\n" +
+	"\x17persistent_volume_claim\x18\x04 \x01(\v2*.ordo.v1.PersistentVolumeClaimVolumeSourceR\x15persistentVolumeClaim\"\xff\x02\n" +
+	"\x0eResolvedVolume\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x120\n" +
+	"\x05local\x18\x02 \x01(\v2\x1a.ordo.v1.LocalVolumeSourceR\x05local\x12:\n" +
+	"\thost_path\x18\x03 \x01(\v2\x1d.ordo.v1.HostPathVolumeSourceR\bhostPath\x12*\n" +
+	"\x03nfs\x18\x04 \x01(\v2\x18.ordo.v1.NFSVolumeSourceR\x03nfs\x12:\n" +
+	"\tempty_dir\x18\x05 \x01(\v2\x1d.ordo.v1.EmptyDirVolumeSourceR\bemptyDir\x12#\n" +
+	"\rmount_options\x18\x06 \x03(\tR\fmountOptions\x12\x1b\n" +
+	"\tread_only\x18\a \x01(\bR\breadOnly\x12+\n" +
+	"\x11persistent_volume\x18\b \x01(\tR\x10persistentVolume\x12\x14\n" +
+	"\x05claim\x18\t \x01(\tR\x05claim\"i\n" +
+	"\x0fObjectReference\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1c\n" +
+	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x10\n" +
+	"\x03uid\x18\x04 \x01(\tR\x03uid\"\xb9\x04\n" +
+	"\x14PersistentVolumeSpec\x12\x1a\n" +
+	"\bcapacity\x18\x01 \x01(\tR\bcapacity\x12%\n" +
+	"\x0ecapacity_bytes\x18\x02 \x01(\x03R\rcapacityBytes\x12!\n" +
+	"\faccess_modes\x18\x03 \x03(\tR\vaccessModes\x12%\n" +
+	"\x0ereclaim_policy\x18\x04 \x01(\tR\rreclaimPolicy\x12,\n" +
+	"\x12storage_class_name\x18\x05 \x01(\tR\x10storageClassName\x12#\n" +
+	"\rmount_options\x18\x06 \x03(\tR\fmountOptions\x120\n" +
+	"\x05local\x18\a \x01(\v2\x1a.ordo.v1.LocalVolumeSourceR\x05local\x12:\n" +
+	"\thost_path\x18\b \x01(\v2\x1d.ordo.v1.HostPathVolumeSourceR\bhostPath\x12*\n" +
+	"\x03nfs\x18\t \x01(\v2\x18.ordo.v1.NFSVolumeSourceR\x03nfs\x12O\n" +
+	"\x16node_affinity_required\x18\n" +
+	" \x03(\v2\x19.ordo.v1.NodeSelectorTermR\x14nodeAffinityRequired\x125\n" +
+	"\tclaim_ref\x18\v \x01(\v2\x18.ordo.v1.ObjectReferenceR\bclaimRef\x12\x1f\n" +
+	"\vvolume_mode\x18\f \x01(\tR\n" +
+	"volumeMode\"`\n" +
+	"\x16PersistentVolumeStatus\x12\x14\n" +
+	"\x05phase\x18\x01 \x01(\tR\x05phase\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\xaf\x01\n" +
+	"\x10PersistentVolume\x12/\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x13.ordo.v1.ObjectMetaR\bmetadata\x121\n" +
+	"\x04spec\x18\x02 \x01(\v2\x1d.ordo.v1.PersistentVolumeSpecR\x04spec\x127\n" +
+	"\x06status\x18\x03 \x01(\v2\x1f.ordo.v1.PersistentVolumeStatusR\x06status\"\xcd\x02\n" +
+	"\x19PersistentVolumeClaimSpec\x12!\n" +
+	"\faccess_modes\x18\x01 \x03(\tR\vaccessModes\x12\x18\n" +
+	"\astorage\x18\x02 \x01(\tR\astorage\x12#\n" +
+	"\rstorage_bytes\x18\x03 \x01(\x03R\fstorageBytes\x12,\n" +
+	"\x12storage_class_name\x18\x04 \x01(\tR\x10storageClassName\x12*\n" +
+	"\x11storage_class_set\x18\x05 \x01(\bR\x0fstorageClassSet\x122\n" +
+	"\bselector\x18\x06 \x01(\v2\x16.ordo.v1.LabelSelectorR\bselector\x12\x1f\n" +
+	"\vvolume_name\x18\a \x01(\tR\n" +
+	"volumeName\x12\x1f\n" +
+	"\vvolume_mode\x18\b \x01(\tR\n" +
+	"volumeMode\"\xa4\x01\n" +
+	"\x1bPersistentVolumeClaimStatus\x12\x14\n" +
+	"\x05phase\x18\x01 \x01(\tR\x05phase\x12!\n" +
+	"\faccess_modes\x18\x02 \x03(\tR\vaccessModes\x12\x1a\n" +
+	"\bcapacity\x18\x03 \x01(\tR\bcapacity\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x18\n" +
+	"\amessage\x18\x05 \x01(\tR\amessage\"\xbe\x01\n" +
+	"\x15PersistentVolumeClaim\x12/\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x13.ordo.v1.ObjectMetaR\bmetadata\x126\n" +
+	"\x04spec\x18\x02 \x01(\v2\".ordo.v1.PersistentVolumeClaimSpecR\x04spec\x12<\n" +
+	"\x06status\x18\x03 \x01(\v2$.ordo.v1.PersistentVolumeClaimStatusR\x06status\"\xfc\x01\n" +
+	"\fStorageClass\x12/\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x13.ordo.v1.ObjectMetaR\bmetadata\x12 \n" +
+	"\vprovisioner\x18\x02 \x01(\tR\vprovisioner\x12.\n" +
+	"\x13volume_binding_mode\x18\x03 \x01(\tR\x11volumeBindingMode\x12%\n" +
+	"\x0ereclaim_policy\x18\x04 \x01(\tR\rreclaimPolicy\x12\x1d\n" +
+	"\n" +
+	"is_default\x18\x05 \x01(\bR\tisDefault\x12#\n" +
+	"\rmount_options\x18\x06 \x03(\tR\fmountOptions\"j\n" +
+	"$PersistentVolumeClaimRetentionPolicy\x12!\n" +
+	"\fwhen_deleted\x18\x01 \x01(\tR\vwhenDeleted\x12\x1f\n" +
+	"\vwhen_scaled\x18\x02 \x01(\tR\n" +
+	"whenScaled\"_\n" +
 	"\x17NodeSelectorRequirement\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1a\n" +
 	"\boperator\x18\x02 \x01(\tR\boperator\x12\x16\n" +
@@ -3963,7 +6553,7 @@ const file_ordo_v1_ordo_proto_rawDesc = "" +
 	"\ftopology_key\x18\x02 \x01(\tR\vtopologyKey\"\xb2\x01\n" +
 	"\bAffinity\x12O\n" +
 	"\x16node_affinity_required\x18\x01 \x03(\v2\x19.ordo.v1.NodeSelectorTermR\x14nodeAffinityRequired\x12U\n" +
-	"\x1apod_anti_affinity_required\x18\x02 \x03(\v2\x18.ordo.v1.PodAffinityTermR\x17podAntiAffinityRequired\"\xa0\x03\n" +
+	"\x1apod_anti_affinity_required\x18\x02 \x03(\v2\x18.ordo.v1.PodAffinityTermR\x17podAntiAffinityRequired\"\x9f\x04\n" +
 	"\aPodSpec\x122\n" +
 	"\n" +
 	"containers\x18\x01 \x03(\v2\x12.ordo.v1.ContainerR\n" +
@@ -3973,7 +6563,11 @@ const file_ordo_v1_ordo_proto_rawDesc = "" +
 	"\baffinity\x18\x04 \x01(\v2\x11.ordo.v1.AffinityR\baffinity\x12G\n" +
 	" termination_grace_period_seconds\x18\x05 \x01(\x03R\x1dterminationGracePeriodSeconds\x12\x1a\n" +
 	"\bhostname\x18\x06 \x01(\tR\bhostname\x12\x1c\n" +
-	"\tsubdomain\x18\a \x01(\tR\tsubdomain\x1a?\n" +
+	"\tsubdomain\x18\a \x01(\tR\tsubdomain\x12)\n" +
+	"\avolumes\x18\b \x03(\v2\x0f.ordo.v1.VolumeR\avolumes\x12!\n" +
+	"\fhost_network\x18\t \x01(\bR\vhostNetwork\x12/\n" +
+	"\x14set_hostname_as_fqdn\x18\n" +
+	" \x01(\bR\x11setHostnameAsFqdn\x1a?\n" +
 	"\x11NodeSelectorEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"d\n" +
@@ -3985,7 +6579,7 @@ const file_ordo_v1_ordo_proto_rawDesc = "" +
 	"\x0fmax_unavailable\x18\x02 \x01(\x05R\x0emaxUnavailable\"c\n" +
 	"\x0eUpdateStrategy\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12=\n" +
-	"\x0erolling_update\x18\x02 \x01(\v2\x16.ordo.v1.RollingUpdateR\rrollingUpdate\"\xb5\x03\n" +
+	"\x0erolling_update\x18\x02 \x01(\v2\x16.ordo.v1.RollingUpdateR\rrollingUpdate\"\x93\x05\n" +
 	"\x0fStatefulSetSpec\x12\x1a\n" +
 	"\breplicas\x18\x01 \x01(\x05R\breplicas\x122\n" +
 	"\bselector\x18\x02 \x01(\v2\x16.ordo.v1.LabelSelectorR\bselector\x12!\n" +
@@ -3995,7 +6589,10 @@ const file_ordo_v1_ordo_proto_rawDesc = "" +
 	"\x0eordinals_start\x18\x06 \x01(\x05R\rordinalsStart\x12*\n" +
 	"\x11min_ready_seconds\x18\a \x01(\x05R\x0fminReadySeconds\x12@\n" +
 	"\x0fupdate_strategy\x18\b \x01(\v2\x17.ordo.v1.UpdateStrategyR\x0eupdateStrategy\x124\n" +
-	"\x16revision_history_limit\x18\t \x01(\x05R\x14revisionHistoryLimit\"\xb7\x01\n" +
+	"\x16revision_history_limit\x18\t \x01(\x05R\x14revisionHistoryLimit\x12T\n" +
+	"\x16volume_claim_templates\x18\n" +
+	" \x03(\v2\x1e.ordo.v1.PersistentVolumeClaimR\x14volumeClaimTemplates\x12\x85\x01\n" +
+	"(persistent_volume_claim_retention_policy\x18\v \x01(\v2-.ordo.v1.PersistentVolumeClaimRetentionPolicyR$persistentVolumeClaimRetentionPolicy\"\xb7\x01\n" +
 	"\tCondition\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\tR\x06status\x12\x16\n" +
@@ -4062,7 +6659,7 @@ const file_ordo_v1_ordo_proto_rawDesc = "" +
 	"ready_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\treadyTime\x12?\n" +
 	"\robserved_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\fobservedTime\x12J\n" +
-	"\x13ready_observed_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x11readyObservedTime\"\xcf\x02\n" +
+	"\x13ready_observed_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x11readyObservedTime\"\x93\x03\n" +
 	"\x03Pod\x12/\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x13.ordo.v1.ObjectMetaR\bmetadata\x12$\n" +
 	"\x04spec\x18\x02 \x01(\v2\x10.ordo.v1.PodSpecR\x04spec\x12\x1b\n" +
@@ -4072,12 +6669,14 @@ const file_ordo_v1_ordo_proto_rawDesc = "" +
 	"\brevision\x18\x06 \x01(\tR\brevision\x12\x14\n" +
 	"\x05epoch\x18\a \x01(\x04R\x05epoch\x12*\n" +
 	"\x06status\x18\b \x01(\v2\x12.ordo.v1.PodStatusR\x06status\x12A\n" +
-	"\x0escheduled_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\rscheduledTime\"k\n" +
+	"\x0escheduled_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\rscheduledTime\x12B\n" +
+	"\x10resolved_volumes\x18\n" +
+	" \x03(\v2\x17.ordo.v1.ResolvedVolumeR\x0fresolvedVolumes\"k\n" +
 	"\fNodeCapacity\x12\x19\n" +
 	"\bmax_pods\x18\x01 \x01(\x05R\amaxPods\x12\x1d\n" +
 	"\n" +
 	"cpu_millis\x18\x02 \x01(\x03R\tcpuMillis\x12!\n" +
-	"\fmemory_bytes\x18\x03 \x01(\x03R\vmemoryBytes\"\x9e\x02\n" +
+	"\fmemory_bytes\x18\x03 \x01(\x03R\vmemoryBytes\"\xb9\x02\n" +
 	"\bNodeInfo\x12/\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x13.ordo.v1.ObjectMetaR\bmetadata\x12\x1c\n" +
 	"\taddresses\x18\x02 \x03(\tR\taddresses\x121\n" +
@@ -4085,10 +6684,30 @@ const file_ordo_v1_ordo_proto_rawDesc = "" +
 	"\x05ready\x18\x04 \x01(\bR\x05ready\x12A\n" +
 	"\x0elast_heartbeat\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\rlastHeartbeat\x12#\n" +
 	"\ragent_version\x18\x06 \x01(\tR\fagentVersion\x12\x12\n" +
-	"\x04pods\x18\a \x01(\x05R\x04pods\"y\n" +
+	"\x04pods\x18\a \x01(\x05R\x04pods\x12\x19\n" +
+	"\bpod_cidr\x18\b \x01(\tR\apodCidr\"\xd1\x01\n" +
+	"\x12ControllerRevision\x12/\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x13.ordo.v1.ObjectMetaR\bmetadata\x12\x19\n" +
+	"\bset_name\x18\x02 \x01(\tR\asetName\x12\x1a\n" +
+	"\brevision\x18\x03 \x01(\x03R\brevision\x120\n" +
+	"\btemplate\x18\x04 \x01(\v2\x14.ordo.v1.PodTemplateR\btemplate\x12!\n" +
+	"\fchange_cause\x18\x05 \x01(\tR\vchangeCause\"\x8b\x01\n" +
+	"\x0fEndpointAddress\x12\x0e\n" +
+	"\x02ip\x18\x01 \x01(\tR\x02ip\x12\x1a\n" +
+	"\bhostname\x18\x02 \x01(\tR\bhostname\x12\x19\n" +
+	"\bpod_name\x18\x03 \x01(\tR\apodName\x12\x1b\n" +
+	"\tnode_name\x18\x04 \x01(\tR\bnodeName\x12\x14\n" +
+	"\x05ready\x18\x05 \x01(\bR\x05ready\"\xa0\x01\n" +
+	"\tEndpoints\x12/\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x13.ordo.v1.ObjectMetaR\bmetadata\x126\n" +
+	"\taddresses\x18\x02 \x03(\v2\x18.ordo.v1.EndpointAddressR\taddresses\x12*\n" +
+	"\x05ports\x18\x03 \x03(\v2\x14.ordo.v1.ServicePortR\x05ports\"\xdb\x02\n" +
 	"\x06Object\x129\n" +
 	"\fstateful_set\x18\x01 \x01(\v2\x14.ordo.v1.StatefulSetH\x00R\vstatefulSet\x12,\n" +
-	"\aservice\x18\x02 \x01(\v2\x10.ordo.v1.ServiceH\x00R\aserviceB\x06\n" +
+	"\aservice\x18\x02 \x01(\v2\x10.ordo.v1.ServiceH\x00R\aservice\x12H\n" +
+	"\x11persistent_volume\x18\x03 \x01(\v2\x19.ordo.v1.PersistentVolumeH\x00R\x10persistentVolume\x12X\n" +
+	"\x17persistent_volume_claim\x18\x04 \x01(\v2\x1e.ordo.v1.PersistentVolumeClaimH\x00R\x15persistentVolumeClaim\x12<\n" +
+	"\rstorage_class\x18\x05 \x01(\v2\x15.ordo.v1.StorageClassH\x00R\fstorageClassB\x06\n" +
 	"\x04kind\"n\n" +
 	"\fApplyRequest\x12\x1a\n" +
 	"\bmanifest\x18\x01 \x01(\fR\bmanifest\x12)\n" +
@@ -4119,12 +6738,17 @@ const file_ordo_v1_ordo_proto_rawDesc = "" +
 	"\x0elabel_selector\x18\x03 \x03(\v2'.ordo.v1.ListRequest.LabelSelectorEntryR\rlabelSelector\x1a@\n" +
 	"\x12LabelSelectorEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc2\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa8\x04\n" +
 	"\fListResponse\x129\n" +
 	"\rstateful_sets\x18\x01 \x03(\v2\x14.ordo.v1.StatefulSetR\fstatefulSets\x12,\n" +
 	"\bservices\x18\x02 \x03(\v2\x10.ordo.v1.ServiceR\bservices\x12 \n" +
 	"\x04pods\x18\x03 \x03(\v2\f.ordo.v1.PodR\x04pods\x12'\n" +
-	"\x05nodes\x18\x04 \x03(\v2\x11.ordo.v1.NodeInfoR\x05nodes\"5\n" +
+	"\x05nodes\x18\x04 \x03(\v2\x11.ordo.v1.NodeInfoR\x05nodes\x12H\n" +
+	"\x12persistent_volumes\x18\x05 \x03(\v2\x19.ordo.v1.PersistentVolumeR\x11persistentVolumes\x12X\n" +
+	"\x18persistent_volume_claims\x18\x06 \x03(\v2\x1e.ordo.v1.PersistentVolumeClaimR\x16persistentVolumeClaims\x12>\n" +
+	"\x0fstorage_classes\x18\a \x03(\v2\x15.ordo.v1.StorageClassR\x0estorageClasses\x120\n" +
+	"\tendpoints\x18\b \x03(\v2\x12.ordo.v1.EndpointsR\tendpoints\x12N\n" +
+	"\x14controller_revisions\x18\t \x03(\v2\x1b.ordo.v1.ControllerRevisionR\x13controllerRevisions\"5\n" +
 	"\rDeleteRequest\x12$\n" +
 	"\x03ref\x18\x01 \x01(\v2\x12.ordo.v1.ObjectRefR\x03ref\"\x10\n" +
 	"\x0eDeleteResponse\"\\\n" +
@@ -4146,7 +6770,48 @@ const file_ordo_v1_ordo_proto_rawDesc = "" +
 	"\x04node\x18\x05 \x01(\v2\x11.ordo.v1.NodeInfoR\x04node\x12.\n" +
 	"\x04time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x16\n" +
 	"\x06reason\x18\a \x01(\tR\x06reason\x12\x18\n" +
-	"\amessage\x18\b \x01(\tR\amessage\"\x9d\x02\n" +
+	"\amessage\x18\b \x01(\tR\amessage\"^\n" +
+	"\x14RolloutStatusRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
+	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x14\n" +
+	"\x05watch\x18\x03 \x01(\bR\x05watch\"\xb1\x01\n" +
+	"\x15RolloutStatusResponse\x12\x12\n" +
+	"\x04done\x18\x01 \x01(\bR\x04done\x12\x16\n" +
+	"\x06failed\x18\x02 \x01(\bR\x06failed\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\x122\n" +
+	"\x06status\x18\x04 \x01(\v2\x1a.ordo.v1.StatefulSetStatusR\x06status\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x05 \x01(\x03R\n" +
+	"generation\"I\n" +
+	"\x15RolloutHistoryRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
+	"\tnamespace\x18\x02 \x01(\tR\tnamespace\"\xa7\x01\n" +
+	"\x16RolloutHistoryResponse\x129\n" +
+	"\trevisions\x18\x01 \x03(\v2\x1b.ordo.v1.ControllerRevisionR\trevisions\x12)\n" +
+	"\x10current_revision\x18\x02 \x01(\tR\x0fcurrentRevision\x12'\n" +
+	"\x0fupdate_revision\x18\x03 \x01(\tR\x0eupdateRevision\"g\n" +
+	"\x12RolloutUndoRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
+	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x1f\n" +
+	"\vto_revision\x18\x03 \x01(\x03R\n" +
+	"toRevision\"\x87\x01\n" +
+	"\x13RolloutUndoResponse\x127\n" +
+	"\fstateful_set\x18\x01 \x01(\v2\x14.ordo.v1.StatefulSetR\vstatefulSet\x127\n" +
+	"\brevision\x18\x02 \x01(\v2\x1b.ordo.v1.ControllerRevisionR\brevision\"I\n" +
+	"\x15RolloutRestartRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
+	"\tnamespace\x18\x02 \x01(\tR\tnamespace\"Q\n" +
+	"\x16RolloutRestartResponse\x127\n" +
+	"\fstateful_set\x18\x01 \x01(\v2\x14.ordo.v1.StatefulSetR\vstatefulSet\"\xbc\x01\n" +
+	"\x0fSetImageRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
+	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12<\n" +
+	"\x06images\x18\x03 \x03(\v2$.ordo.v1.SetImageRequest.ImagesEntryR\x06images\x1a9\n" +
+	"\vImagesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"K\n" +
+	"\x10SetImageResponse\x127\n" +
+	"\fstateful_set\x18\x01 \x01(\v2\x14.ordo.v1.StatefulSetR\vstatefulSet\"\x9d\x02\n" +
 	"\x0fRegisterRequest\x12\x1b\n" +
 	"\tnode_name\x18\x01 \x01(\tR\bnodeName\x12<\n" +
 	"\x06labels\x18\x02 \x03(\v2$.ordo.v1.RegisterRequest.LabelsEntryR\x06labels\x12\x1c\n" +
@@ -4155,12 +6820,34 @@ const file_ordo_v1_ordo_proto_rawDesc = "" +
 	"\ragent_version\x18\x05 \x01(\tR\fagentVersion\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa9\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xdb\x01\n" +
 	"\x10RegisterResponse\x12\x1b\n" +
 	"\tnode_name\x18\x01 \x01(\tR\bnodeName\x122\n" +
 	"\x15heartbeat_interval_ms\x18\x02 \x01(\x03R\x13heartbeatIntervalMs\x12*\n" +
 	"\x11lease_duration_ms\x18\x03 \x01(\x03R\x0fleaseDurationMs\x12\x18\n" +
-	"\asession\x18\x04 \x01(\tR\asession\"I\n" +
+	"\asession\x18\x04 \x01(\tR\asession\x120\n" +
+	"\anetwork\x18\x05 \x01(\v2\x16.ordo.v1.NetworkConfigR\anetwork\"]\n" +
+	"\tNodeRoute\x12\x1b\n" +
+	"\tnode_name\x18\x01 \x01(\tR\bnodeName\x12\x19\n" +
+	"\bpod_cidr\x18\x02 \x01(\tR\apodCidr\x12\x18\n" +
+	"\aaddress\x18\x03 \x01(\tR\aaddress\"\xa0\x01\n" +
+	"\rNetworkConfig\x12\x19\n" +
+	"\bpod_cidr\x18\x01 \x01(\tR\apodCidr\x12!\n" +
+	"\fcluster_cidr\x18\x02 \x01(\tR\vclusterCidr\x12%\n" +
+	"\x0ecluster_domain\x18\x03 \x01(\tR\rclusterDomain\x12*\n" +
+	"\x06routes\x18\x04 \x03(\v2\x12.ordo.v1.NodeRouteR\x06routes\"\x86\x01\n" +
+	"\n" +
+	"ClusterDNS\x12,\n" +
+	"\bservices\x18\x01 \x03(\v2\x10.ordo.v1.ServiceR\bservices\x120\n" +
+	"\tendpoints\x18\x02 \x03(\v2\x12.ordo.v1.EndpointsR\tendpoints\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x04R\aversion\"P\n" +
+	"\rVolumeCleanup\x12+\n" +
+	"\x11persistent_volume\x18\x01 \x01(\tR\x10persistentVolume\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\"l\n" +
+	"\x13VolumeCleanupResult\x12+\n" +
+	"\x11persistent_volume\x18\x01 \x01(\tR\x10persistentVolume\x12\x0e\n" +
+	"\x02ok\x18\x02 \x01(\bR\x02ok\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"I\n" +
 	"\vDesiredPods\x12 \n" +
 	"\x04pods\x18\x01 \x03(\v2\f.ordo.v1.PodR\x04pods\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\"\x85\x01\n" +
@@ -4171,18 +6858,22 @@ const file_ordo_v1_ordo_proto_rawDesc = "" +
 	"\x06status\x18\x04 \x01(\v2\x12.ordo.v1.PodStatusR\x06status\"^\n" +
 	"\tHeartbeat\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12!\n" +
-	"\frunning_pods\x18\x02 \x01(\x05R\vrunningPods\"\xa5\x01\n" +
+	"\frunning_pods\x18\x02 \x01(\x05R\vrunningPods\"\xec\x01\n" +
 	"\fAgentMessage\x12&\n" +
 	"\x05hello\x18\x01 \x01(\v2\x0e.ordo.v1.HelloH\x00R\x05hello\x122\n" +
 	"\x06status\x18\x02 \x01(\v2\x18.ordo.v1.PodStatusReportH\x00R\x06status\x122\n" +
-	"\theartbeat\x18\x03 \x01(\v2\x12.ordo.v1.HeartbeatH\x00R\theartbeatB\x05\n" +
+	"\theartbeat\x18\x03 \x01(\v2\x12.ordo.v1.HeartbeatH\x00R\theartbeat\x12E\n" +
+	"\x0evolume_cleanup\x18\x04 \x01(\v2\x1c.ordo.v1.VolumeCleanupResultH\x00R\rvolumeCleanupB\x05\n" +
 	"\x03msg\"r\n" +
 	"\x05Hello\x12\x1b\n" +
 	"\tnode_name\x18\x01 \x01(\tR\bnodeName\x12\x18\n" +
 	"\asession\x18\x02 \x01(\tR\asession\x122\n" +
-	"\arunning\x18\x03 \x03(\v2\x18.ordo.v1.PodStatusReportR\arunning\"K\n" +
+	"\arunning\x18\x03 \x03(\v2\x18.ordo.v1.PodStatusReportR\arunning\"\xe9\x01\n" +
 	"\x10SchedulerMessage\x120\n" +
-	"\adesired\x18\x01 \x01(\v2\x14.ordo.v1.DesiredPodsH\x00R\adesiredB\x05\n" +
+	"\adesired\x18\x01 \x01(\v2\x14.ordo.v1.DesiredPodsH\x00R\adesired\x122\n" +
+	"\anetwork\x18\x02 \x01(\v2\x16.ordo.v1.NetworkConfigH\x00R\anetwork\x12'\n" +
+	"\x03dns\x18\x03 \x01(\v2\x13.ordo.v1.ClusterDNSH\x00R\x03dns\x12?\n" +
+	"\x0evolume_cleanup\x18\x04 \x01(\v2\x16.ordo.v1.VolumeCleanupH\x00R\rvolumeCleanupB\x05\n" +
 	"\x03msg*\xc8\x01\n" +
 	"\bPodPhase\x12\x19\n" +
 	"\x15POD_PHASE_UNSPECIFIED\x10\x00\x12\x15\n" +
@@ -4197,14 +6888,19 @@ const file_ordo_v1_ordo_proto_rawDesc = "" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10EVENT_TYPE_ADDED\x10\x01\x12\x17\n" +
 	"\x13EVENT_TYPE_MODIFIED\x10\x02\x12\x16\n" +
-	"\x12EVENT_TYPE_DELETED\x10\x032\xcd\x02\n" +
+	"\x12EVENT_TYPE_DELETED\x10\x032\xd0\x05\n" +
 	"\aControl\x126\n" +
 	"\x05Apply\x12\x15.ordo.v1.ApplyRequest\x1a\x16.ordo.v1.ApplyResponse\x120\n" +
 	"\x03Get\x12\x13.ordo.v1.GetRequest\x1a\x14.ordo.v1.GetResponse\x123\n" +
 	"\x04List\x12\x14.ordo.v1.ListRequest\x1a\x15.ordo.v1.ListResponse\x129\n" +
 	"\x06Delete\x12\x16.ordo.v1.DeleteRequest\x1a\x17.ordo.v1.DeleteResponse\x126\n" +
 	"\x05Scale\x12\x15.ordo.v1.ScaleRequest\x1a\x16.ordo.v1.ScaleResponse\x120\n" +
-	"\x05Watch\x12\x15.ordo.v1.WatchRequest\x1a\x0e.ordo.v1.Event0\x012\x88\x01\n" +
+	"\x05Watch\x12\x15.ordo.v1.WatchRequest\x1a\x0e.ordo.v1.Event0\x01\x12P\n" +
+	"\rRolloutStatus\x12\x1d.ordo.v1.RolloutStatusRequest\x1a\x1e.ordo.v1.RolloutStatusResponse0\x01\x12Q\n" +
+	"\x0eRolloutHistory\x12\x1e.ordo.v1.RolloutHistoryRequest\x1a\x1f.ordo.v1.RolloutHistoryResponse\x12H\n" +
+	"\vRolloutUndo\x12\x1b.ordo.v1.RolloutUndoRequest\x1a\x1c.ordo.v1.RolloutUndoResponse\x12Q\n" +
+	"\x0eRolloutRestart\x12\x1e.ordo.v1.RolloutRestartRequest\x1a\x1f.ordo.v1.RolloutRestartResponse\x12?\n" +
+	"\bSetImage\x12\x18.ordo.v1.SetImageRequest\x1a\x19.ordo.v1.SetImageResponse2\x88\x01\n" +
 	"\x04Node\x12?\n" +
 	"\bRegister\x12\x18.ordo.v1.RegisterRequest\x1a\x19.ordo.v1.RegisterResponse\x12?\n" +
 	"\aConnect\x12\x15.ordo.v1.AgentMessage\x1a\x19.ordo.v1.SchedulerMessage(\x010\x01B2Z0github.com/ordoproject/ordo/proto/ordo/v1;ordov1b\x06proto3"
@@ -4222,178 +6918,277 @@ func file_ordo_v1_ordo_proto_rawDescGZIP() []byte {
 }
 
 var file_ordo_v1_ordo_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_ordo_v1_ordo_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
+var file_ordo_v1_ordo_proto_msgTypes = make([]protoimpl.MessageInfo, 97)
 var file_ordo_v1_ordo_proto_goTypes = []any{
-	(PodPhase)(0),                    // 0: ordo.v1.PodPhase
-	(EventType)(0),                   // 1: ordo.v1.EventType
-	(*ObjectMeta)(nil),               // 2: ordo.v1.ObjectMeta
-	(*LabelSelectorRequirement)(nil), // 3: ordo.v1.LabelSelectorRequirement
-	(*LabelSelector)(nil),            // 4: ordo.v1.LabelSelector
-	(*EnvVar)(nil),                   // 5: ordo.v1.EnvVar
-	(*ContainerPort)(nil),            // 6: ordo.v1.ContainerPort
-	(*ExecAction)(nil),               // 7: ordo.v1.ExecAction
-	(*HTTPGetAction)(nil),            // 8: ordo.v1.HTTPGetAction
-	(*TCPSocketAction)(nil),          // 9: ordo.v1.TCPSocketAction
-	(*GRPCAction)(nil),               // 10: ordo.v1.GRPCAction
-	(*Probe)(nil),                    // 11: ordo.v1.Probe
-	(*Container)(nil),                // 12: ordo.v1.Container
-	(*NodeSelectorRequirement)(nil),  // 13: ordo.v1.NodeSelectorRequirement
-	(*NodeSelectorTerm)(nil),         // 14: ordo.v1.NodeSelectorTerm
-	(*PodAffinityTerm)(nil),          // 15: ordo.v1.PodAffinityTerm
-	(*Affinity)(nil),                 // 16: ordo.v1.Affinity
-	(*PodSpec)(nil),                  // 17: ordo.v1.PodSpec
-	(*PodTemplate)(nil),              // 18: ordo.v1.PodTemplate
-	(*RollingUpdate)(nil),            // 19: ordo.v1.RollingUpdate
-	(*UpdateStrategy)(nil),           // 20: ordo.v1.UpdateStrategy
-	(*StatefulSetSpec)(nil),          // 21: ordo.v1.StatefulSetSpec
-	(*Condition)(nil),                // 22: ordo.v1.Condition
-	(*StatefulSetStatus)(nil),        // 23: ordo.v1.StatefulSetStatus
-	(*StatefulSet)(nil),              // 24: ordo.v1.StatefulSet
-	(*ServicePort)(nil),              // 25: ordo.v1.ServicePort
-	(*ServiceSpec)(nil),              // 26: ordo.v1.ServiceSpec
-	(*Service)(nil),                  // 27: ordo.v1.Service
-	(*ContainerStatus)(nil),          // 28: ordo.v1.ContainerStatus
-	(*PodStatus)(nil),                // 29: ordo.v1.PodStatus
-	(*Pod)(nil),                      // 30: ordo.v1.Pod
-	(*NodeCapacity)(nil),             // 31: ordo.v1.NodeCapacity
-	(*NodeInfo)(nil),                 // 32: ordo.v1.NodeInfo
-	(*Object)(nil),                   // 33: ordo.v1.Object
-	(*ApplyRequest)(nil),             // 34: ordo.v1.ApplyRequest
-	(*ApplyResult)(nil),              // 35: ordo.v1.ApplyResult
-	(*ApplyResponse)(nil),            // 36: ordo.v1.ApplyResponse
-	(*ObjectRef)(nil),                // 37: ordo.v1.ObjectRef
-	(*GetRequest)(nil),               // 38: ordo.v1.GetRequest
-	(*GetResponse)(nil),              // 39: ordo.v1.GetResponse
-	(*ListRequest)(nil),              // 40: ordo.v1.ListRequest
-	(*ListResponse)(nil),             // 41: ordo.v1.ListResponse
-	(*DeleteRequest)(nil),            // 42: ordo.v1.DeleteRequest
-	(*DeleteResponse)(nil),           // 43: ordo.v1.DeleteResponse
-	(*ScaleRequest)(nil),             // 44: ordo.v1.ScaleRequest
-	(*ScaleResponse)(nil),            // 45: ordo.v1.ScaleResponse
-	(*WatchRequest)(nil),             // 46: ordo.v1.WatchRequest
-	(*Event)(nil),                    // 47: ordo.v1.Event
-	(*RegisterRequest)(nil),          // 48: ordo.v1.RegisterRequest
-	(*RegisterResponse)(nil),         // 49: ordo.v1.RegisterResponse
-	(*DesiredPods)(nil),              // 50: ordo.v1.DesiredPods
-	(*PodStatusReport)(nil),          // 51: ordo.v1.PodStatusReport
-	(*Heartbeat)(nil),                // 52: ordo.v1.Heartbeat
-	(*AgentMessage)(nil),             // 53: ordo.v1.AgentMessage
-	(*Hello)(nil),                    // 54: ordo.v1.Hello
-	(*SchedulerMessage)(nil),         // 55: ordo.v1.SchedulerMessage
-	nil,                              // 56: ordo.v1.ObjectMeta.LabelsEntry
-	nil,                              // 57: ordo.v1.ObjectMeta.AnnotationsEntry
-	nil,                              // 58: ordo.v1.LabelSelector.MatchLabelsEntry
-	nil,                              // 59: ordo.v1.PodSpec.NodeSelectorEntry
-	nil,                              // 60: ordo.v1.ServiceSpec.SelectorEntry
-	nil,                              // 61: ordo.v1.ListRequest.LabelSelectorEntry
-	nil,                              // 62: ordo.v1.RegisterRequest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),    // 63: google.protobuf.Timestamp
+	(PodPhase)(0),                                // 0: ordo.v1.PodPhase
+	(EventType)(0),                               // 1: ordo.v1.EventType
+	(*ObjectMeta)(nil),                           // 2: ordo.v1.ObjectMeta
+	(*LabelSelectorRequirement)(nil),             // 3: ordo.v1.LabelSelectorRequirement
+	(*LabelSelector)(nil),                        // 4: ordo.v1.LabelSelector
+	(*EnvVar)(nil),                               // 5: ordo.v1.EnvVar
+	(*ContainerPort)(nil),                        // 6: ordo.v1.ContainerPort
+	(*ExecAction)(nil),                           // 7: ordo.v1.ExecAction
+	(*HTTPGetAction)(nil),                        // 8: ordo.v1.HTTPGetAction
+	(*TCPSocketAction)(nil),                      // 9: ordo.v1.TCPSocketAction
+	(*GRPCAction)(nil),                           // 10: ordo.v1.GRPCAction
+	(*Probe)(nil),                                // 11: ordo.v1.Probe
+	(*Container)(nil),                            // 12: ordo.v1.Container
+	(*VolumeMount)(nil),                          // 13: ordo.v1.VolumeMount
+	(*LocalVolumeSource)(nil),                    // 14: ordo.v1.LocalVolumeSource
+	(*HostPathVolumeSource)(nil),                 // 15: ordo.v1.HostPathVolumeSource
+	(*NFSVolumeSource)(nil),                      // 16: ordo.v1.NFSVolumeSource
+	(*EmptyDirVolumeSource)(nil),                 // 17: ordo.v1.EmptyDirVolumeSource
+	(*PersistentVolumeClaimVolumeSource)(nil),    // 18: ordo.v1.PersistentVolumeClaimVolumeSource
+	(*Volume)(nil),                               // 19: ordo.v1.Volume
+	(*ResolvedVolume)(nil),                       // 20: ordo.v1.ResolvedVolume
+	(*ObjectReference)(nil),                      // 21: ordo.v1.ObjectReference
+	(*PersistentVolumeSpec)(nil),                 // 22: ordo.v1.PersistentVolumeSpec
+	(*PersistentVolumeStatus)(nil),               // 23: ordo.v1.PersistentVolumeStatus
+	(*PersistentVolume)(nil),                     // 24: ordo.v1.PersistentVolume
+	(*PersistentVolumeClaimSpec)(nil),            // 25: ordo.v1.PersistentVolumeClaimSpec
+	(*PersistentVolumeClaimStatus)(nil),          // 26: ordo.v1.PersistentVolumeClaimStatus
+	(*PersistentVolumeClaim)(nil),                // 27: ordo.v1.PersistentVolumeClaim
+	(*StorageClass)(nil),                         // 28: ordo.v1.StorageClass
+	(*PersistentVolumeClaimRetentionPolicy)(nil), // 29: ordo.v1.PersistentVolumeClaimRetentionPolicy
+	(*NodeSelectorRequirement)(nil),              // 30: ordo.v1.NodeSelectorRequirement
+	(*NodeSelectorTerm)(nil),                     // 31: ordo.v1.NodeSelectorTerm
+	(*PodAffinityTerm)(nil),                      // 32: ordo.v1.PodAffinityTerm
+	(*Affinity)(nil),                             // 33: ordo.v1.Affinity
+	(*PodSpec)(nil),                              // 34: ordo.v1.PodSpec
+	(*PodTemplate)(nil),                          // 35: ordo.v1.PodTemplate
+	(*RollingUpdate)(nil),                        // 36: ordo.v1.RollingUpdate
+	(*UpdateStrategy)(nil),                       // 37: ordo.v1.UpdateStrategy
+	(*StatefulSetSpec)(nil),                      // 38: ordo.v1.StatefulSetSpec
+	(*Condition)(nil),                            // 39: ordo.v1.Condition
+	(*StatefulSetStatus)(nil),                    // 40: ordo.v1.StatefulSetStatus
+	(*StatefulSet)(nil),                          // 41: ordo.v1.StatefulSet
+	(*ServicePort)(nil),                          // 42: ordo.v1.ServicePort
+	(*ServiceSpec)(nil),                          // 43: ordo.v1.ServiceSpec
+	(*Service)(nil),                              // 44: ordo.v1.Service
+	(*ContainerStatus)(nil),                      // 45: ordo.v1.ContainerStatus
+	(*PodStatus)(nil),                            // 46: ordo.v1.PodStatus
+	(*Pod)(nil),                                  // 47: ordo.v1.Pod
+	(*NodeCapacity)(nil),                         // 48: ordo.v1.NodeCapacity
+	(*NodeInfo)(nil),                             // 49: ordo.v1.NodeInfo
+	(*ControllerRevision)(nil),                   // 50: ordo.v1.ControllerRevision
+	(*EndpointAddress)(nil),                      // 51: ordo.v1.EndpointAddress
+	(*Endpoints)(nil),                            // 52: ordo.v1.Endpoints
+	(*Object)(nil),                               // 53: ordo.v1.Object
+	(*ApplyRequest)(nil),                         // 54: ordo.v1.ApplyRequest
+	(*ApplyResult)(nil),                          // 55: ordo.v1.ApplyResult
+	(*ApplyResponse)(nil),                        // 56: ordo.v1.ApplyResponse
+	(*ObjectRef)(nil),                            // 57: ordo.v1.ObjectRef
+	(*GetRequest)(nil),                           // 58: ordo.v1.GetRequest
+	(*GetResponse)(nil),                          // 59: ordo.v1.GetResponse
+	(*ListRequest)(nil),                          // 60: ordo.v1.ListRequest
+	(*ListResponse)(nil),                         // 61: ordo.v1.ListResponse
+	(*DeleteRequest)(nil),                        // 62: ordo.v1.DeleteRequest
+	(*DeleteResponse)(nil),                       // 63: ordo.v1.DeleteResponse
+	(*ScaleRequest)(nil),                         // 64: ordo.v1.ScaleRequest
+	(*ScaleResponse)(nil),                        // 65: ordo.v1.ScaleResponse
+	(*WatchRequest)(nil),                         // 66: ordo.v1.WatchRequest
+	(*Event)(nil),                                // 67: ordo.v1.Event
+	(*RolloutStatusRequest)(nil),                 // 68: ordo.v1.RolloutStatusRequest
+	(*RolloutStatusResponse)(nil),                // 69: ordo.v1.RolloutStatusResponse
+	(*RolloutHistoryRequest)(nil),                // 70: ordo.v1.RolloutHistoryRequest
+	(*RolloutHistoryResponse)(nil),               // 71: ordo.v1.RolloutHistoryResponse
+	(*RolloutUndoRequest)(nil),                   // 72: ordo.v1.RolloutUndoRequest
+	(*RolloutUndoResponse)(nil),                  // 73: ordo.v1.RolloutUndoResponse
+	(*RolloutRestartRequest)(nil),                // 74: ordo.v1.RolloutRestartRequest
+	(*RolloutRestartResponse)(nil),               // 75: ordo.v1.RolloutRestartResponse
+	(*SetImageRequest)(nil),                      // 76: ordo.v1.SetImageRequest
+	(*SetImageResponse)(nil),                     // 77: ordo.v1.SetImageResponse
+	(*RegisterRequest)(nil),                      // 78: ordo.v1.RegisterRequest
+	(*RegisterResponse)(nil),                     // 79: ordo.v1.RegisterResponse
+	(*NodeRoute)(nil),                            // 80: ordo.v1.NodeRoute
+	(*NetworkConfig)(nil),                        // 81: ordo.v1.NetworkConfig
+	(*ClusterDNS)(nil),                           // 82: ordo.v1.ClusterDNS
+	(*VolumeCleanup)(nil),                        // 83: ordo.v1.VolumeCleanup
+	(*VolumeCleanupResult)(nil),                  // 84: ordo.v1.VolumeCleanupResult
+	(*DesiredPods)(nil),                          // 85: ordo.v1.DesiredPods
+	(*PodStatusReport)(nil),                      // 86: ordo.v1.PodStatusReport
+	(*Heartbeat)(nil),                            // 87: ordo.v1.Heartbeat
+	(*AgentMessage)(nil),                         // 88: ordo.v1.AgentMessage
+	(*Hello)(nil),                                // 89: ordo.v1.Hello
+	(*SchedulerMessage)(nil),                     // 90: ordo.v1.SchedulerMessage
+	nil,                                          // 91: ordo.v1.ObjectMeta.LabelsEntry
+	nil,                                          // 92: ordo.v1.ObjectMeta.AnnotationsEntry
+	nil,                                          // 93: ordo.v1.LabelSelector.MatchLabelsEntry
+	nil,                                          // 94: ordo.v1.PodSpec.NodeSelectorEntry
+	nil,                                          // 95: ordo.v1.ServiceSpec.SelectorEntry
+	nil,                                          // 96: ordo.v1.ListRequest.LabelSelectorEntry
+	nil,                                          // 97: ordo.v1.SetImageRequest.ImagesEntry
+	nil,                                          // 98: ordo.v1.RegisterRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),                // 99: google.protobuf.Timestamp
 }
 var file_ordo_v1_ordo_proto_depIdxs = []int32{
-	56, // 0: ordo.v1.ObjectMeta.labels:type_name -> ordo.v1.ObjectMeta.LabelsEntry
-	57, // 1: ordo.v1.ObjectMeta.annotations:type_name -> ordo.v1.ObjectMeta.AnnotationsEntry
-	63, // 2: ordo.v1.ObjectMeta.creation_time:type_name -> google.protobuf.Timestamp
-	63, // 3: ordo.v1.ObjectMeta.deletion_time:type_name -> google.protobuf.Timestamp
-	58, // 4: ordo.v1.LabelSelector.match_labels:type_name -> ordo.v1.LabelSelector.MatchLabelsEntry
-	3,  // 5: ordo.v1.LabelSelector.match_expressions:type_name -> ordo.v1.LabelSelectorRequirement
-	5,  // 6: ordo.v1.HTTPGetAction.http_headers:type_name -> ordo.v1.EnvVar
-	7,  // 7: ordo.v1.Probe.exec:type_name -> ordo.v1.ExecAction
-	8,  // 8: ordo.v1.Probe.http_get:type_name -> ordo.v1.HTTPGetAction
-	9,  // 9: ordo.v1.Probe.tcp_socket:type_name -> ordo.v1.TCPSocketAction
-	10, // 10: ordo.v1.Probe.grpc:type_name -> ordo.v1.GRPCAction
-	5,  // 11: ordo.v1.Container.env:type_name -> ordo.v1.EnvVar
-	6,  // 12: ordo.v1.Container.ports:type_name -> ordo.v1.ContainerPort
-	11, // 13: ordo.v1.Container.readiness_probe:type_name -> ordo.v1.Probe
-	11, // 14: ordo.v1.Container.liveness_probe:type_name -> ordo.v1.Probe
-	11, // 15: ordo.v1.Container.startup_probe:type_name -> ordo.v1.Probe
-	13, // 16: ordo.v1.NodeSelectorTerm.match_expressions:type_name -> ordo.v1.NodeSelectorRequirement
-	4,  // 17: ordo.v1.PodAffinityTerm.label_selector:type_name -> ordo.v1.LabelSelector
-	14, // 18: ordo.v1.Affinity.node_affinity_required:type_name -> ordo.v1.NodeSelectorTerm
-	15, // 19: ordo.v1.Affinity.pod_anti_affinity_required:type_name -> ordo.v1.PodAffinityTerm
-	12, // 20: ordo.v1.PodSpec.containers:type_name -> ordo.v1.Container
-	59, // 21: ordo.v1.PodSpec.node_selector:type_name -> ordo.v1.PodSpec.NodeSelectorEntry
-	16, // 22: ordo.v1.PodSpec.affinity:type_name -> ordo.v1.Affinity
-	2,  // 23: ordo.v1.PodTemplate.metadata:type_name -> ordo.v1.ObjectMeta
-	17, // 24: ordo.v1.PodTemplate.spec:type_name -> ordo.v1.PodSpec
-	19, // 25: ordo.v1.UpdateStrategy.rolling_update:type_name -> ordo.v1.RollingUpdate
-	4,  // 26: ordo.v1.StatefulSetSpec.selector:type_name -> ordo.v1.LabelSelector
-	18, // 27: ordo.v1.StatefulSetSpec.template:type_name -> ordo.v1.PodTemplate
-	20, // 28: ordo.v1.StatefulSetSpec.update_strategy:type_name -> ordo.v1.UpdateStrategy
-	63, // 29: ordo.v1.Condition.last_transition_time:type_name -> google.protobuf.Timestamp
-	22, // 30: ordo.v1.StatefulSetStatus.conditions:type_name -> ordo.v1.Condition
-	2,  // 31: ordo.v1.StatefulSet.metadata:type_name -> ordo.v1.ObjectMeta
-	21, // 32: ordo.v1.StatefulSet.spec:type_name -> ordo.v1.StatefulSetSpec
-	23, // 33: ordo.v1.StatefulSet.status:type_name -> ordo.v1.StatefulSetStatus
-	60, // 34: ordo.v1.ServiceSpec.selector:type_name -> ordo.v1.ServiceSpec.SelectorEntry
-	25, // 35: ordo.v1.ServiceSpec.ports:type_name -> ordo.v1.ServicePort
-	2,  // 36: ordo.v1.Service.metadata:type_name -> ordo.v1.ObjectMeta
-	26, // 37: ordo.v1.Service.spec:type_name -> ordo.v1.ServiceSpec
-	63, // 38: ordo.v1.ContainerStatus.started_time:type_name -> google.protobuf.Timestamp
-	0,  // 39: ordo.v1.PodStatus.phase:type_name -> ordo.v1.PodPhase
-	28, // 40: ordo.v1.PodStatus.containers:type_name -> ordo.v1.ContainerStatus
-	63, // 41: ordo.v1.PodStatus.started_time:type_name -> google.protobuf.Timestamp
-	63, // 42: ordo.v1.PodStatus.ready_time:type_name -> google.protobuf.Timestamp
-	63, // 43: ordo.v1.PodStatus.observed_time:type_name -> google.protobuf.Timestamp
-	63, // 44: ordo.v1.PodStatus.ready_observed_time:type_name -> google.protobuf.Timestamp
-	2,  // 45: ordo.v1.Pod.metadata:type_name -> ordo.v1.ObjectMeta
-	17, // 46: ordo.v1.Pod.spec:type_name -> ordo.v1.PodSpec
-	29, // 47: ordo.v1.Pod.status:type_name -> ordo.v1.PodStatus
-	63, // 48: ordo.v1.Pod.scheduled_time:type_name -> google.protobuf.Timestamp
-	2,  // 49: ordo.v1.NodeInfo.metadata:type_name -> ordo.v1.ObjectMeta
-	31, // 50: ordo.v1.NodeInfo.capacity:type_name -> ordo.v1.NodeCapacity
-	63, // 51: ordo.v1.NodeInfo.last_heartbeat:type_name -> google.protobuf.Timestamp
-	24, // 52: ordo.v1.Object.stateful_set:type_name -> ordo.v1.StatefulSet
-	27, // 53: ordo.v1.Object.service:type_name -> ordo.v1.Service
-	33, // 54: ordo.v1.ApplyRequest.objects:type_name -> ordo.v1.Object
-	35, // 55: ordo.v1.ApplyResponse.results:type_name -> ordo.v1.ApplyResult
-	37, // 56: ordo.v1.GetRequest.ref:type_name -> ordo.v1.ObjectRef
-	33, // 57: ordo.v1.GetResponse.object:type_name -> ordo.v1.Object
-	30, // 58: ordo.v1.GetResponse.pod:type_name -> ordo.v1.Pod
-	32, // 59: ordo.v1.GetResponse.node:type_name -> ordo.v1.NodeInfo
-	47, // 60: ordo.v1.GetResponse.events:type_name -> ordo.v1.Event
-	61, // 61: ordo.v1.ListRequest.label_selector:type_name -> ordo.v1.ListRequest.LabelSelectorEntry
-	24, // 62: ordo.v1.ListResponse.stateful_sets:type_name -> ordo.v1.StatefulSet
-	27, // 63: ordo.v1.ListResponse.services:type_name -> ordo.v1.Service
-	30, // 64: ordo.v1.ListResponse.pods:type_name -> ordo.v1.Pod
-	32, // 65: ordo.v1.ListResponse.nodes:type_name -> ordo.v1.NodeInfo
-	37, // 66: ordo.v1.DeleteRequest.ref:type_name -> ordo.v1.ObjectRef
-	24, // 67: ordo.v1.ScaleResponse.stateful_set:type_name -> ordo.v1.StatefulSet
-	1,  // 68: ordo.v1.Event.type:type_name -> ordo.v1.EventType
-	33, // 69: ordo.v1.Event.object:type_name -> ordo.v1.Object
-	30, // 70: ordo.v1.Event.pod:type_name -> ordo.v1.Pod
-	32, // 71: ordo.v1.Event.node:type_name -> ordo.v1.NodeInfo
-	63, // 72: ordo.v1.Event.time:type_name -> google.protobuf.Timestamp
-	62, // 73: ordo.v1.RegisterRequest.labels:type_name -> ordo.v1.RegisterRequest.LabelsEntry
-	31, // 74: ordo.v1.RegisterRequest.capacity:type_name -> ordo.v1.NodeCapacity
-	30, // 75: ordo.v1.DesiredPods.pods:type_name -> ordo.v1.Pod
-	29, // 76: ordo.v1.PodStatusReport.status:type_name -> ordo.v1.PodStatus
-	63, // 77: ordo.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
-	54, // 78: ordo.v1.AgentMessage.hello:type_name -> ordo.v1.Hello
-	51, // 79: ordo.v1.AgentMessage.status:type_name -> ordo.v1.PodStatusReport
-	52, // 80: ordo.v1.AgentMessage.heartbeat:type_name -> ordo.v1.Heartbeat
-	51, // 81: ordo.v1.Hello.running:type_name -> ordo.v1.PodStatusReport
-	50, // 82: ordo.v1.SchedulerMessage.desired:type_name -> ordo.v1.DesiredPods
-	34, // 83: ordo.v1.Control.Apply:input_type -> ordo.v1.ApplyRequest
-	38, // 84: ordo.v1.Control.Get:input_type -> ordo.v1.GetRequest
-	40, // 85: ordo.v1.Control.List:input_type -> ordo.v1.ListRequest
-	42, // 86: ordo.v1.Control.Delete:input_type -> ordo.v1.DeleteRequest
-	44, // 87: ordo.v1.Control.Scale:input_type -> ordo.v1.ScaleRequest
-	46, // 88: ordo.v1.Control.Watch:input_type -> ordo.v1.WatchRequest
-	48, // 89: ordo.v1.Node.Register:input_type -> ordo.v1.RegisterRequest
-	53, // 90: ordo.v1.Node.Connect:input_type -> ordo.v1.AgentMessage
-	36, // 91: ordo.v1.Control.Apply:output_type -> ordo.v1.ApplyResponse
-	39, // 92: ordo.v1.Control.Get:output_type -> ordo.v1.GetResponse
-	41, // 93: ordo.v1.Control.List:output_type -> ordo.v1.ListResponse
-	43, // 94: ordo.v1.Control.Delete:output_type -> ordo.v1.DeleteResponse
-	45, // 95: ordo.v1.Control.Scale:output_type -> ordo.v1.ScaleResponse
-	47, // 96: ordo.v1.Control.Watch:output_type -> ordo.v1.Event
-	49, // 97: ordo.v1.Node.Register:output_type -> ordo.v1.RegisterResponse
-	55, // 98: ordo.v1.Node.Connect:output_type -> ordo.v1.SchedulerMessage
-	91, // [91:99] is the sub-list for method output_type
-	83, // [83:91] is the sub-list for method input_type
-	83, // [83:83] is the sub-list for extension type_name
-	83, // [83:83] is the sub-list for extension extendee
-	0,  // [0:83] is the sub-list for field type_name
+	91,  // 0: ordo.v1.ObjectMeta.labels:type_name -> ordo.v1.ObjectMeta.LabelsEntry
+	92,  // 1: ordo.v1.ObjectMeta.annotations:type_name -> ordo.v1.ObjectMeta.AnnotationsEntry
+	99,  // 2: ordo.v1.ObjectMeta.creation_time:type_name -> google.protobuf.Timestamp
+	99,  // 3: ordo.v1.ObjectMeta.deletion_time:type_name -> google.protobuf.Timestamp
+	93,  // 4: ordo.v1.LabelSelector.match_labels:type_name -> ordo.v1.LabelSelector.MatchLabelsEntry
+	3,   // 5: ordo.v1.LabelSelector.match_expressions:type_name -> ordo.v1.LabelSelectorRequirement
+	5,   // 6: ordo.v1.HTTPGetAction.http_headers:type_name -> ordo.v1.EnvVar
+	7,   // 7: ordo.v1.Probe.exec:type_name -> ordo.v1.ExecAction
+	8,   // 8: ordo.v1.Probe.http_get:type_name -> ordo.v1.HTTPGetAction
+	9,   // 9: ordo.v1.Probe.tcp_socket:type_name -> ordo.v1.TCPSocketAction
+	10,  // 10: ordo.v1.Probe.grpc:type_name -> ordo.v1.GRPCAction
+	5,   // 11: ordo.v1.Container.env:type_name -> ordo.v1.EnvVar
+	6,   // 12: ordo.v1.Container.ports:type_name -> ordo.v1.ContainerPort
+	11,  // 13: ordo.v1.Container.readiness_probe:type_name -> ordo.v1.Probe
+	11,  // 14: ordo.v1.Container.liveness_probe:type_name -> ordo.v1.Probe
+	11,  // 15: ordo.v1.Container.startup_probe:type_name -> ordo.v1.Probe
+	13,  // 16: ordo.v1.Container.volume_mounts:type_name -> ordo.v1.VolumeMount
+	15,  // 17: ordo.v1.Volume.host_path:type_name -> ordo.v1.HostPathVolumeSource
+	17,  // 18: ordo.v1.Volume.empty_dir:type_name -> ordo.v1.EmptyDirVolumeSource
+	18,  // 19: ordo.v1.Volume.persistent_volume_claim:type_name -> ordo.v1.PersistentVolumeClaimVolumeSource
+	14,  // 20: ordo.v1.ResolvedVolume.local:type_name -> ordo.v1.LocalVolumeSource
+	15,  // 21: ordo.v1.ResolvedVolume.host_path:type_name -> ordo.v1.HostPathVolumeSource
+	16,  // 22: ordo.v1.ResolvedVolume.nfs:type_name -> ordo.v1.NFSVolumeSource
+	17,  // 23: ordo.v1.ResolvedVolume.empty_dir:type_name -> ordo.v1.EmptyDirVolumeSource
+	14,  // 24: ordo.v1.PersistentVolumeSpec.local:type_name -> ordo.v1.LocalVolumeSource
+	15,  // 25: ordo.v1.PersistentVolumeSpec.host_path:type_name -> ordo.v1.HostPathVolumeSource
+	16,  // 26: ordo.v1.PersistentVolumeSpec.nfs:type_name -> ordo.v1.NFSVolumeSource
+	31,  // 27: ordo.v1.PersistentVolumeSpec.node_affinity_required:type_name -> ordo.v1.NodeSelectorTerm
+	21,  // 28: ordo.v1.PersistentVolumeSpec.claim_ref:type_name -> ordo.v1.ObjectReference
+	2,   // 29: ordo.v1.PersistentVolume.metadata:type_name -> ordo.v1.ObjectMeta
+	22,  // 30: ordo.v1.PersistentVolume.spec:type_name -> ordo.v1.PersistentVolumeSpec
+	23,  // 31: ordo.v1.PersistentVolume.status:type_name -> ordo.v1.PersistentVolumeStatus
+	4,   // 32: ordo.v1.PersistentVolumeClaimSpec.selector:type_name -> ordo.v1.LabelSelector
+	2,   // 33: ordo.v1.PersistentVolumeClaim.metadata:type_name -> ordo.v1.ObjectMeta
+	25,  // 34: ordo.v1.PersistentVolumeClaim.spec:type_name -> ordo.v1.PersistentVolumeClaimSpec
+	26,  // 35: ordo.v1.PersistentVolumeClaim.status:type_name -> ordo.v1.PersistentVolumeClaimStatus
+	2,   // 36: ordo.v1.StorageClass.metadata:type_name -> ordo.v1.ObjectMeta
+	30,  // 37: ordo.v1.NodeSelectorTerm.match_expressions:type_name -> ordo.v1.NodeSelectorRequirement
+	4,   // 38: ordo.v1.PodAffinityTerm.label_selector:type_name -> ordo.v1.LabelSelector
+	31,  // 39: ordo.v1.Affinity.node_affinity_required:type_name -> ordo.v1.NodeSelectorTerm
+	32,  // 40: ordo.v1.Affinity.pod_anti_affinity_required:type_name -> ordo.v1.PodAffinityTerm
+	12,  // 41: ordo.v1.PodSpec.containers:type_name -> ordo.v1.Container
+	94,  // 42: ordo.v1.PodSpec.node_selector:type_name -> ordo.v1.PodSpec.NodeSelectorEntry
+	33,  // 43: ordo.v1.PodSpec.affinity:type_name -> ordo.v1.Affinity
+	19,  // 44: ordo.v1.PodSpec.volumes:type_name -> ordo.v1.Volume
+	2,   // 45: ordo.v1.PodTemplate.metadata:type_name -> ordo.v1.ObjectMeta
+	34,  // 46: ordo.v1.PodTemplate.spec:type_name -> ordo.v1.PodSpec
+	36,  // 47: ordo.v1.UpdateStrategy.rolling_update:type_name -> ordo.v1.RollingUpdate
+	4,   // 48: ordo.v1.StatefulSetSpec.selector:type_name -> ordo.v1.LabelSelector
+	35,  // 49: ordo.v1.StatefulSetSpec.template:type_name -> ordo.v1.PodTemplate
+	37,  // 50: ordo.v1.StatefulSetSpec.update_strategy:type_name -> ordo.v1.UpdateStrategy
+	27,  // 51: ordo.v1.StatefulSetSpec.volume_claim_templates:type_name -> ordo.v1.PersistentVolumeClaim
+	29,  // 52: ordo.v1.StatefulSetSpec.persistent_volume_claim_retention_policy:type_name -> ordo.v1.PersistentVolumeClaimRetentionPolicy
+	99,  // 53: ordo.v1.Condition.last_transition_time:type_name -> google.protobuf.Timestamp
+	39,  // 54: ordo.v1.StatefulSetStatus.conditions:type_name -> ordo.v1.Condition
+	2,   // 55: ordo.v1.StatefulSet.metadata:type_name -> ordo.v1.ObjectMeta
+	38,  // 56: ordo.v1.StatefulSet.spec:type_name -> ordo.v1.StatefulSetSpec
+	40,  // 57: ordo.v1.StatefulSet.status:type_name -> ordo.v1.StatefulSetStatus
+	95,  // 58: ordo.v1.ServiceSpec.selector:type_name -> ordo.v1.ServiceSpec.SelectorEntry
+	42,  // 59: ordo.v1.ServiceSpec.ports:type_name -> ordo.v1.ServicePort
+	2,   // 60: ordo.v1.Service.metadata:type_name -> ordo.v1.ObjectMeta
+	43,  // 61: ordo.v1.Service.spec:type_name -> ordo.v1.ServiceSpec
+	99,  // 62: ordo.v1.ContainerStatus.started_time:type_name -> google.protobuf.Timestamp
+	0,   // 63: ordo.v1.PodStatus.phase:type_name -> ordo.v1.PodPhase
+	45,  // 64: ordo.v1.PodStatus.containers:type_name -> ordo.v1.ContainerStatus
+	99,  // 65: ordo.v1.PodStatus.started_time:type_name -> google.protobuf.Timestamp
+	99,  // 66: ordo.v1.PodStatus.ready_time:type_name -> google.protobuf.Timestamp
+	99,  // 67: ordo.v1.PodStatus.observed_time:type_name -> google.protobuf.Timestamp
+	99,  // 68: ordo.v1.PodStatus.ready_observed_time:type_name -> google.protobuf.Timestamp
+	2,   // 69: ordo.v1.Pod.metadata:type_name -> ordo.v1.ObjectMeta
+	34,  // 70: ordo.v1.Pod.spec:type_name -> ordo.v1.PodSpec
+	46,  // 71: ordo.v1.Pod.status:type_name -> ordo.v1.PodStatus
+	99,  // 72: ordo.v1.Pod.scheduled_time:type_name -> google.protobuf.Timestamp
+	20,  // 73: ordo.v1.Pod.resolved_volumes:type_name -> ordo.v1.ResolvedVolume
+	2,   // 74: ordo.v1.NodeInfo.metadata:type_name -> ordo.v1.ObjectMeta
+	48,  // 75: ordo.v1.NodeInfo.capacity:type_name -> ordo.v1.NodeCapacity
+	99,  // 76: ordo.v1.NodeInfo.last_heartbeat:type_name -> google.protobuf.Timestamp
+	2,   // 77: ordo.v1.ControllerRevision.metadata:type_name -> ordo.v1.ObjectMeta
+	35,  // 78: ordo.v1.ControllerRevision.template:type_name -> ordo.v1.PodTemplate
+	2,   // 79: ordo.v1.Endpoints.metadata:type_name -> ordo.v1.ObjectMeta
+	51,  // 80: ordo.v1.Endpoints.addresses:type_name -> ordo.v1.EndpointAddress
+	42,  // 81: ordo.v1.Endpoints.ports:type_name -> ordo.v1.ServicePort
+	41,  // 82: ordo.v1.Object.stateful_set:type_name -> ordo.v1.StatefulSet
+	44,  // 83: ordo.v1.Object.service:type_name -> ordo.v1.Service
+	24,  // 84: ordo.v1.Object.persistent_volume:type_name -> ordo.v1.PersistentVolume
+	27,  // 85: ordo.v1.Object.persistent_volume_claim:type_name -> ordo.v1.PersistentVolumeClaim
+	28,  // 86: ordo.v1.Object.storage_class:type_name -> ordo.v1.StorageClass
+	53,  // 87: ordo.v1.ApplyRequest.objects:type_name -> ordo.v1.Object
+	55,  // 88: ordo.v1.ApplyResponse.results:type_name -> ordo.v1.ApplyResult
+	57,  // 89: ordo.v1.GetRequest.ref:type_name -> ordo.v1.ObjectRef
+	53,  // 90: ordo.v1.GetResponse.object:type_name -> ordo.v1.Object
+	47,  // 91: ordo.v1.GetResponse.pod:type_name -> ordo.v1.Pod
+	49,  // 92: ordo.v1.GetResponse.node:type_name -> ordo.v1.NodeInfo
+	67,  // 93: ordo.v1.GetResponse.events:type_name -> ordo.v1.Event
+	96,  // 94: ordo.v1.ListRequest.label_selector:type_name -> ordo.v1.ListRequest.LabelSelectorEntry
+	41,  // 95: ordo.v1.ListResponse.stateful_sets:type_name -> ordo.v1.StatefulSet
+	44,  // 96: ordo.v1.ListResponse.services:type_name -> ordo.v1.Service
+	47,  // 97: ordo.v1.ListResponse.pods:type_name -> ordo.v1.Pod
+	49,  // 98: ordo.v1.ListResponse.nodes:type_name -> ordo.v1.NodeInfo
+	24,  // 99: ordo.v1.ListResponse.persistent_volumes:type_name -> ordo.v1.PersistentVolume
+	27,  // 100: ordo.v1.ListResponse.persistent_volume_claims:type_name -> ordo.v1.PersistentVolumeClaim
+	28,  // 101: ordo.v1.ListResponse.storage_classes:type_name -> ordo.v1.StorageClass
+	52,  // 102: ordo.v1.ListResponse.endpoints:type_name -> ordo.v1.Endpoints
+	50,  // 103: ordo.v1.ListResponse.controller_revisions:type_name -> ordo.v1.ControllerRevision
+	57,  // 104: ordo.v1.DeleteRequest.ref:type_name -> ordo.v1.ObjectRef
+	41,  // 105: ordo.v1.ScaleResponse.stateful_set:type_name -> ordo.v1.StatefulSet
+	1,   // 106: ordo.v1.Event.type:type_name -> ordo.v1.EventType
+	53,  // 107: ordo.v1.Event.object:type_name -> ordo.v1.Object
+	47,  // 108: ordo.v1.Event.pod:type_name -> ordo.v1.Pod
+	49,  // 109: ordo.v1.Event.node:type_name -> ordo.v1.NodeInfo
+	99,  // 110: ordo.v1.Event.time:type_name -> google.protobuf.Timestamp
+	40,  // 111: ordo.v1.RolloutStatusResponse.status:type_name -> ordo.v1.StatefulSetStatus
+	50,  // 112: ordo.v1.RolloutHistoryResponse.revisions:type_name -> ordo.v1.ControllerRevision
+	41,  // 113: ordo.v1.RolloutUndoResponse.stateful_set:type_name -> ordo.v1.StatefulSet
+	50,  // 114: ordo.v1.RolloutUndoResponse.revision:type_name -> ordo.v1.ControllerRevision
+	41,  // 115: ordo.v1.RolloutRestartResponse.stateful_set:type_name -> ordo.v1.StatefulSet
+	97,  // 116: ordo.v1.SetImageRequest.images:type_name -> ordo.v1.SetImageRequest.ImagesEntry
+	41,  // 117: ordo.v1.SetImageResponse.stateful_set:type_name -> ordo.v1.StatefulSet
+	98,  // 118: ordo.v1.RegisterRequest.labels:type_name -> ordo.v1.RegisterRequest.LabelsEntry
+	48,  // 119: ordo.v1.RegisterRequest.capacity:type_name -> ordo.v1.NodeCapacity
+	81,  // 120: ordo.v1.RegisterResponse.network:type_name -> ordo.v1.NetworkConfig
+	80,  // 121: ordo.v1.NetworkConfig.routes:type_name -> ordo.v1.NodeRoute
+	44,  // 122: ordo.v1.ClusterDNS.services:type_name -> ordo.v1.Service
+	52,  // 123: ordo.v1.ClusterDNS.endpoints:type_name -> ordo.v1.Endpoints
+	47,  // 124: ordo.v1.DesiredPods.pods:type_name -> ordo.v1.Pod
+	46,  // 125: ordo.v1.PodStatusReport.status:type_name -> ordo.v1.PodStatus
+	99,  // 126: ordo.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
+	89,  // 127: ordo.v1.AgentMessage.hello:type_name -> ordo.v1.Hello
+	86,  // 128: ordo.v1.AgentMessage.status:type_name -> ordo.v1.PodStatusReport
+	87,  // 129: ordo.v1.AgentMessage.heartbeat:type_name -> ordo.v1.Heartbeat
+	84,  // 130: ordo.v1.AgentMessage.volume_cleanup:type_name -> ordo.v1.VolumeCleanupResult
+	86,  // 131: ordo.v1.Hello.running:type_name -> ordo.v1.PodStatusReport
+	85,  // 132: ordo.v1.SchedulerMessage.desired:type_name -> ordo.v1.DesiredPods
+	81,  // 133: ordo.v1.SchedulerMessage.network:type_name -> ordo.v1.NetworkConfig
+	82,  // 134: ordo.v1.SchedulerMessage.dns:type_name -> ordo.v1.ClusterDNS
+	83,  // 135: ordo.v1.SchedulerMessage.volume_cleanup:type_name -> ordo.v1.VolumeCleanup
+	54,  // 136: ordo.v1.Control.Apply:input_type -> ordo.v1.ApplyRequest
+	58,  // 137: ordo.v1.Control.Get:input_type -> ordo.v1.GetRequest
+	60,  // 138: ordo.v1.Control.List:input_type -> ordo.v1.ListRequest
+	62,  // 139: ordo.v1.Control.Delete:input_type -> ordo.v1.DeleteRequest
+	64,  // 140: ordo.v1.Control.Scale:input_type -> ordo.v1.ScaleRequest
+	66,  // 141: ordo.v1.Control.Watch:input_type -> ordo.v1.WatchRequest
+	68,  // 142: ordo.v1.Control.RolloutStatus:input_type -> ordo.v1.RolloutStatusRequest
+	70,  // 143: ordo.v1.Control.RolloutHistory:input_type -> ordo.v1.RolloutHistoryRequest
+	72,  // 144: ordo.v1.Control.RolloutUndo:input_type -> ordo.v1.RolloutUndoRequest
+	74,  // 145: ordo.v1.Control.RolloutRestart:input_type -> ordo.v1.RolloutRestartRequest
+	76,  // 146: ordo.v1.Control.SetImage:input_type -> ordo.v1.SetImageRequest
+	78,  // 147: ordo.v1.Node.Register:input_type -> ordo.v1.RegisterRequest
+	88,  // 148: ordo.v1.Node.Connect:input_type -> ordo.v1.AgentMessage
+	56,  // 149: ordo.v1.Control.Apply:output_type -> ordo.v1.ApplyResponse
+	59,  // 150: ordo.v1.Control.Get:output_type -> ordo.v1.GetResponse
+	61,  // 151: ordo.v1.Control.List:output_type -> ordo.v1.ListResponse
+	63,  // 152: ordo.v1.Control.Delete:output_type -> ordo.v1.DeleteResponse
+	65,  // 153: ordo.v1.Control.Scale:output_type -> ordo.v1.ScaleResponse
+	67,  // 154: ordo.v1.Control.Watch:output_type -> ordo.v1.Event
+	69,  // 155: ordo.v1.Control.RolloutStatus:output_type -> ordo.v1.RolloutStatusResponse
+	71,  // 156: ordo.v1.Control.RolloutHistory:output_type -> ordo.v1.RolloutHistoryResponse
+	73,  // 157: ordo.v1.Control.RolloutUndo:output_type -> ordo.v1.RolloutUndoResponse
+	75,  // 158: ordo.v1.Control.RolloutRestart:output_type -> ordo.v1.RolloutRestartResponse
+	77,  // 159: ordo.v1.Control.SetImage:output_type -> ordo.v1.SetImageResponse
+	79,  // 160: ordo.v1.Node.Register:output_type -> ordo.v1.RegisterResponse
+	90,  // 161: ordo.v1.Node.Connect:output_type -> ordo.v1.SchedulerMessage
+	149, // [149:162] is the sub-list for method output_type
+	136, // [136:149] is the sub-list for method input_type
+	136, // [136:136] is the sub-list for extension type_name
+	136, // [136:136] is the sub-list for extension extendee
+	0,   // [0:136] is the sub-list for field type_name
 }
 
 func init() { file_ordo_v1_ordo_proto_init() }
@@ -4401,17 +7196,24 @@ func file_ordo_v1_ordo_proto_init() {
 	if File_ordo_v1_ordo_proto != nil {
 		return
 	}
-	file_ordo_v1_ordo_proto_msgTypes[31].OneofWrappers = []any{
+	file_ordo_v1_ordo_proto_msgTypes[51].OneofWrappers = []any{
 		(*Object_StatefulSet)(nil),
 		(*Object_Service)(nil),
+		(*Object_PersistentVolume)(nil),
+		(*Object_PersistentVolumeClaim)(nil),
+		(*Object_StorageClass)(nil),
 	}
-	file_ordo_v1_ordo_proto_msgTypes[51].OneofWrappers = []any{
+	file_ordo_v1_ordo_proto_msgTypes[86].OneofWrappers = []any{
 		(*AgentMessage_Hello)(nil),
 		(*AgentMessage_Status)(nil),
 		(*AgentMessage_Heartbeat)(nil),
+		(*AgentMessage_VolumeCleanup)(nil),
 	}
-	file_ordo_v1_ordo_proto_msgTypes[53].OneofWrappers = []any{
+	file_ordo_v1_ordo_proto_msgTypes[88].OneofWrappers = []any{
 		(*SchedulerMessage_Desired)(nil),
+		(*SchedulerMessage_Network)(nil),
+		(*SchedulerMessage_Dns)(nil),
+		(*SchedulerMessage_VolumeCleanup)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -4419,7 +7221,7 @@ func file_ordo_v1_ordo_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ordo_v1_ordo_proto_rawDesc), len(file_ordo_v1_ordo_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   61,
+			NumMessages:   97,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

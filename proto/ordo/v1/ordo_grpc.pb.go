@@ -21,12 +21,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Control_Apply_FullMethodName  = "/ordo.v1.Control/Apply"
-	Control_Get_FullMethodName    = "/ordo.v1.Control/Get"
-	Control_List_FullMethodName   = "/ordo.v1.Control/List"
-	Control_Delete_FullMethodName = "/ordo.v1.Control/Delete"
-	Control_Scale_FullMethodName  = "/ordo.v1.Control/Scale"
-	Control_Watch_FullMethodName  = "/ordo.v1.Control/Watch"
+	Control_Apply_FullMethodName          = "/ordo.v1.Control/Apply"
+	Control_Get_FullMethodName            = "/ordo.v1.Control/Get"
+	Control_List_FullMethodName           = "/ordo.v1.Control/List"
+	Control_Delete_FullMethodName         = "/ordo.v1.Control/Delete"
+	Control_Scale_FullMethodName          = "/ordo.v1.Control/Scale"
+	Control_Watch_FullMethodName          = "/ordo.v1.Control/Watch"
+	Control_RolloutStatus_FullMethodName  = "/ordo.v1.Control/RolloutStatus"
+	Control_RolloutHistory_FullMethodName = "/ordo.v1.Control/RolloutHistory"
+	Control_RolloutUndo_FullMethodName    = "/ordo.v1.Control/RolloutUndo"
+	Control_RolloutRestart_FullMethodName = "/ordo.v1.Control/RolloutRestart"
+	Control_SetImage_FullMethodName       = "/ordo.v1.Control/SetImage"
 )
 
 // ControlClient is the client API for Control service.
@@ -39,6 +44,11 @@ type ControlClient interface {
 	Delete(ctx context.Context, in *DeleteRequest, opts ...grpc.CallOption) (*DeleteResponse, error)
 	Scale(ctx context.Context, in *ScaleRequest, opts ...grpc.CallOption) (*ScaleResponse, error)
 	Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Event], error)
+	RolloutStatus(ctx context.Context, in *RolloutStatusRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RolloutStatusResponse], error)
+	RolloutHistory(ctx context.Context, in *RolloutHistoryRequest, opts ...grpc.CallOption) (*RolloutHistoryResponse, error)
+	RolloutUndo(ctx context.Context, in *RolloutUndoRequest, opts ...grpc.CallOption) (*RolloutUndoResponse, error)
+	RolloutRestart(ctx context.Context, in *RolloutRestartRequest, opts ...grpc.CallOption) (*RolloutRestartResponse, error)
+	SetImage(ctx context.Context, in *SetImageRequest, opts ...grpc.CallOption) (*SetImageResponse, error)
 }
 
 type controlClient struct {
@@ -118,6 +128,65 @@ func (c *controlClient) Watch(ctx context.Context, in *WatchRequest, opts ...grp
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Control_WatchClient = grpc.ServerStreamingClient[Event]
 
+func (c *controlClient) RolloutStatus(ctx context.Context, in *RolloutStatusRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RolloutStatusResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Control_ServiceDesc.Streams[1], Control_RolloutStatus_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[RolloutStatusRequest, RolloutStatusResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Control_RolloutStatusClient = grpc.ServerStreamingClient[RolloutStatusResponse]
+
+func (c *controlClient) RolloutHistory(ctx context.Context, in *RolloutHistoryRequest, opts ...grpc.CallOption) (*RolloutHistoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RolloutHistoryResponse)
+	err := c.cc.Invoke(ctx, Control_RolloutHistory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) RolloutUndo(ctx context.Context, in *RolloutUndoRequest, opts ...grpc.CallOption) (*RolloutUndoResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RolloutUndoResponse)
+	err := c.cc.Invoke(ctx, Control_RolloutUndo_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) RolloutRestart(ctx context.Context, in *RolloutRestartRequest, opts ...grpc.CallOption) (*RolloutRestartResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RolloutRestartResponse)
+	err := c.cc.Invoke(ctx, Control_RolloutRestart_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) SetImage(ctx context.Context, in *SetImageRequest, opts ...grpc.CallOption) (*SetImageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetImageResponse)
+	err := c.cc.Invoke(ctx, Control_SetImage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ControlServer is the server API for Control service.
 // All implementations must embed UnimplementedControlServer
 // for forward compatibility.
@@ -128,6 +197,11 @@ type ControlServer interface {
 	Delete(context.Context, *DeleteRequest) (*DeleteResponse, error)
 	Scale(context.Context, *ScaleRequest) (*ScaleResponse, error)
 	Watch(*WatchRequest, grpc.ServerStreamingServer[Event]) error
+	RolloutStatus(*RolloutStatusRequest, grpc.ServerStreamingServer[RolloutStatusResponse]) error
+	RolloutHistory(context.Context, *RolloutHistoryRequest) (*RolloutHistoryResponse, error)
+	RolloutUndo(context.Context, *RolloutUndoRequest) (*RolloutUndoResponse, error)
+	RolloutRestart(context.Context, *RolloutRestartRequest) (*RolloutRestartResponse, error)
+	SetImage(context.Context, *SetImageRequest) (*SetImageResponse, error)
 	mustEmbedUnimplementedControlServer()
 }
 
@@ -155,6 +229,21 @@ func (UnimplementedControlServer) Scale(context.Context, *ScaleRequest) (*ScaleR
 }
 func (UnimplementedControlServer) Watch(*WatchRequest, grpc.ServerStreamingServer[Event]) error {
 	return status.Errorf(codes.Unimplemented, "method Watch not implemented")
+}
+func (UnimplementedControlServer) RolloutStatus(*RolloutStatusRequest, grpc.ServerStreamingServer[RolloutStatusResponse]) error {
+	return status.Errorf(codes.Unimplemented, "method RolloutStatus not implemented")
+}
+func (UnimplementedControlServer) RolloutHistory(context.Context, *RolloutHistoryRequest) (*RolloutHistoryResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RolloutHistory not implemented")
+}
+func (UnimplementedControlServer) RolloutUndo(context.Context, *RolloutUndoRequest) (*RolloutUndoResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RolloutUndo not implemented")
+}
+func (UnimplementedControlServer) RolloutRestart(context.Context, *RolloutRestartRequest) (*RolloutRestartResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RolloutRestart not implemented")
+}
+func (UnimplementedControlServer) SetImage(context.Context, *SetImageRequest) (*SetImageResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SetImage not implemented")
 }
 func (UnimplementedControlServer) mustEmbedUnimplementedControlServer() {}
 func (UnimplementedControlServer) testEmbeddedByValue()                 {}
@@ -278,6 +367,89 @@ func _Control_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Control_WatchServer = grpc.ServerStreamingServer[Event]
 
+func _Control_RolloutStatus_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(RolloutStatusRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ControlServer).RolloutStatus(m, &grpc.GenericServerStream[RolloutStatusRequest, RolloutStatusResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Control_RolloutStatusServer = grpc.ServerStreamingServer[RolloutStatusResponse]
+
+func _Control_RolloutHistory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RolloutHistoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).RolloutHistory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_RolloutHistory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).RolloutHistory(ctx, req.(*RolloutHistoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_RolloutUndo_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RolloutUndoRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).RolloutUndo(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_RolloutUndo_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).RolloutUndo(ctx, req.(*RolloutUndoRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_RolloutRestart_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RolloutRestartRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).RolloutRestart(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_RolloutRestart_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).RolloutRestart(ctx, req.(*RolloutRestartRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_SetImage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetImageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).SetImage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_SetImage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).SetImage(ctx, req.(*SetImageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Control_ServiceDesc is the grpc.ServiceDesc for Control service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -305,11 +477,32 @@ var Control_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "Scale",
 			Handler:    _Control_Scale_Handler,
 		},
+		{
+			MethodName: "RolloutHistory",
+			Handler:    _Control_RolloutHistory_Handler,
+		},
+		{
+			MethodName: "RolloutUndo",
+			Handler:    _Control_RolloutUndo_Handler,
+		},
+		{
+			MethodName: "RolloutRestart",
+			Handler:    _Control_RolloutRestart_Handler,
+		},
+		{
+			MethodName: "SetImage",
+			Handler:    _Control_SetImage_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "Watch",
 			Handler:       _Control_Watch_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "RolloutStatus",
+			Handler:       _Control_RolloutStatus_Handler,
 			ServerStreams: true,
 		},
 	},
