@@ -28,6 +28,7 @@ type harness struct {
 	t      testing.TB
 	dir    string
 	sock   string
+	tune   func(*Config)
 	sched  *Scheduler
 	cancel context.CancelFunc
 	done   chan error
@@ -43,9 +44,12 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-func startHarness(t testing.TB, dir string) *harness {
+func startHarness(t testing.TB, dir string) *harness { return startHarnessWith(t, dir, nil) }
+
+// startHarnessWith lets tune change the configuration before the start.
+func startHarnessWith(t testing.TB, dir string, tune func(*Config)) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: dir, sock: filepath.Join(t.TempDir(), "ordo.sock")}
+	h := &harness{t: t, dir: dir, sock: filepath.Join(t.TempDir(), "ordo.sock"), tune: tune}
 	h.start()
 	t.Cleanup(h.stop)
 	return h
@@ -53,13 +57,17 @@ func startHarness(t testing.TB, dir string) *harness {
 
 func (h *harness) start() {
 	h.t.Helper()
-	s, err := New(Config{
+	cfg := Config{
 		Listen:            []string{"unix://" + h.sock},
 		DataDir:           h.dir,
 		HeartbeatInterval: time.Second,
 		LeaseDuration:     time.Minute,
 		Logger:            testLogger(),
-	})
+	}
+	if h.tune != nil {
+		h.tune(&cfg)
+	}
+	s, err := New(cfg)
 	if err != nil {
 		h.t.Fatalf("start scheduler: %v", err)
 	}
@@ -270,6 +278,10 @@ func (a *fakeAgent) receive(stream ordov1.Node_ConnectClient) {
 			fn(d.GetPods())
 		}
 	}
+}
+
+func (a *fakeAgent) heartbeat() error {
+	return a.send(&ordov1.AgentMessage{Msg: &ordov1.AgentMessage_Heartbeat{Heartbeat: &ordov1.Heartbeat{}}})
 }
 
 func (a *fakeAgent) disconnect() {

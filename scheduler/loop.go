@@ -183,7 +183,7 @@ func (l *loop) reconcile(key string) {
 	if set == nil {
 		return
 	}
-	pods := l.store.PodsOfSet(ns, name)
+	pods := l.store.podsOfSetUnsorted(ns, name)
 	deleting := set.GetMetadata().GetDeletionTime() != nil
 	if deleting && len(pods) == 0 {
 		err := l.store.Update(func(tx *Tx) error {
@@ -205,7 +205,7 @@ func (l *loop) reconcile(key string) {
 		Set:     set,
 		Pods:    pods,
 		Nodes:   l.store.Nodes(),
-		AllPods: l.store.Pods(),
+		AllPods: l.store.podsUnsorted(),
 		Now:     time.Now(),
 	}
 	if deleting {

@@ -315,6 +315,29 @@ func (s *Store) Pods() []*ordov1.Pod { return listOf[*ordov1.Pod](s, KindPod) }
 // Nodes returns every node, sorted by name.
 func (s *Store) Nodes() []*ordov1.NodeInfo { return listOf[*ordov1.NodeInfo](s, KindNode) }
 
+// podsUnsorted returns every pod in no particular order (cheaper than Pods).
+func (s *Store) podsUnsorted() []*ordov1.Pod {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]*ordov1.Pod, 0, len(s.objects[KindPod]))
+	for _, m := range s.objects[KindPod] {
+		out = append(out, m.(*ordov1.Pod))
+	}
+	return out
+}
+
+// podsOfSetUnsorted is PodsOfSet in no particular order.
+func (s *Store) podsOfSetUnsorted(ns, set string) []*ordov1.Pod {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	m := s.podsBy.set[Key(ns, set)]
+	out := make([]*ordov1.Pod, 0, len(m))
+	for _, p := range m {
+		out = append(out, p)
+	}
+	return out
+}
+
 // PodsOfSet returns the pods whose set_name is set in namespace ns, sorted by key.
 func (s *Store) PodsOfSet(ns, set string) []*ordov1.Pod {
 	s.mu.RLock()
