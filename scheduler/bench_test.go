@@ -14,8 +14,13 @@ import (
 // BenchmarkReadyToNextOrdinal measures, over real gRPC on a unix socket and a
 // real bbolt file, the time from an agent sending "pod N is Ready" to it
 // receiving the DesiredPods list that contains pod N+1 (OrderedReady). The
-// pods spread over benchNodes agents, as they would in a cluster.
-const benchNodes = 10
+// pods spread over benchNodes agents, and belong to sets of benchSetSize
+// replicas that are applied one after another, so the cluster grows with b.N
+// (about 1,000 pods at the default bench time).
+const (
+	benchNodes   = 10
+	benchSetSize = 20
+)
 
 func BenchmarkReadyToNextOrdinal(b *testing.B) {
 	h := startHarness(b, b.TempDir())
@@ -46,25 +51,29 @@ func BenchmarkReadyToNextOrdinal(b *testing.B) {
 		a.mu.Unlock()
 		as = append(as, a)
 	}
-	h.apply(setManifest("web", b.N+1, "OrderedReady"))
-	as.waitDesired(b, "web-0")
-
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		name := "web-" + strconv.Itoa(i)
+		set, pos := "s"+strconv.Itoa(i/(benchSetSize-1)), i%(benchSetSize-1)
+		if pos == 0 {
+			// A new set; its first pod is not measured.
+			b.StopTimer()
+			h.apply(setManifest(set, benchSetSize, "OrderedReady"))
+			as.waitOwner(b, set+"-0")
+			b.StartTimer()
+		}
+		name := set + "-" + strconv.Itoa(pos)
 		a := findRunner(b, as, name)
 		wantMu.Lock()
-		want = "web-" + strconv.Itoa(i+1)
+		want = set + "-" + strconv.Itoa(pos+1)
 		wantMu.Unlock()
 		start := time.Now()
 		a.ready(name)
 		select {
 		case t := <-arrived:
 			lat = append(lat, t.Sub(start))
-
 		case <-time.After(waitLimit):
-			b.Fatalf("web-%d never desired after web-%d was Ready", i+1, i)
+			b.Fatalf("%s never desired after %s was Ready", want, name)
 		}
 	}
 	b.StopTimer()
