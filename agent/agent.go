@@ -399,7 +399,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("connect to containerd at %s: %w", cfg.ContainerdAddress, err)
 	}
 	defer cc.Close()
-	rt := NewContainerdRuntime(cc, cfg.Namespace, cfg.Snapshotter)
+	rt := NewContainerdRuntime(cc, cfg.Namespace, cfg.Snapshotter, cfg.CgroupParent)
 	netns := &network.NetNS{Dir: filepath.Join(cfg.StateDir, "netns")}
 
 	conn, err := grpc.NewClient(cfg.Scheduler, grpc.WithTransportCredentials(insecure.NewCredentials()))

@@ -23,6 +23,7 @@ type Config struct {
 	Namespace         string            // containerd namespace, default "ordo"
 	StateDir          string            // default /run/ordo-agent
 	Snapshotter       string            // default: containerd's (overlayfs)
+	CgroupParent      string            // default: containerd's /<namespace>/<container>
 	Logger            *slog.Logger
 }
 
@@ -50,6 +51,7 @@ func ParseFlags(args []string) (Config, error) {
 	fs.StringVar(&cfg.Namespace, "namespace", "ordo", "containerd namespace")
 	fs.StringVar(&cfg.StateDir, "state-dir", "/run/ordo-agent", "directory for pod network namespaces, files and logs")
 	fs.StringVar(&cfg.Snapshotter, "snapshotter", "", "containerd snapshotter (default: containerd's default, overlayfs)")
+	fs.StringVar(&cfg.CgroupParent, "cgroup-parent", "", "cgroup under which pod containers go, as <parent>/<container> (default: containerd's /<namespace>/<container>)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}

@@ -170,6 +170,13 @@ func (c *testContainerd) shutdown() {
 	killShims(c.dir)
 	unmountUnder(c.dir)
 	os.RemoveAll(c.dir)
+	// runc removes each container's cgroup but not the namespace's parent, nor
+	// its state directory.
+	cgs, _ := filepath.Glob("/sys/fs/cgroup/*/" + testNamespace)
+	for _, cg := range append(cgs, "/sys/fs/cgroup/"+testNamespace) {
+		os.Remove(cg)
+	}
+	os.Remove(filepath.Join("/run/containerd/runc", testNamespace))
 }
 
 // killShims kills shim processes left serving this containerd (by their -address).
@@ -217,7 +224,7 @@ func newTestAgent(t *testing.T, c *testContainerd, stateDir string) *testAgent {
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := Config{NodeName: "node-1", StateDir: stateDir, Namespace: testNamespace, MaxPods: 110,
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))}
-	rt := NewContainerdRuntime(c.client, testNamespace, "")
+	rt := NewContainerdRuntime(c.client, testNamespace, "", "")
 	nn := &network.NetNS{Dir: filepath.Join(stateDir, "netns")}
 	a := New(ctx, cfg, rt, nn)
 	ta := &testAgent{Agent: a, cancel: cancel, reports: make(chan *ordov1.PodStatusReport, 1000), rt: rt, net: nn}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -26,15 +27,20 @@ type containerdRuntime struct {
 	client      *containerd.Client
 	namespace   string
 	snapshotter string
-	execSeq     atomic.Uint64
+	// cgroupParent, when set, places containers at <cgroupParent>/<id> instead
+	// of containerd's /<namespace>/<id>, so that several nodes on one machine
+	// (the local lab) never share a cgroup.
+	cgroupParent string
+	execSeq      atomic.Uint64
 }
 
 var _ Runtime = (*containerdRuntime)(nil)
 
 // NewContainerdRuntime returns a Runtime using client in namespace. An empty
-// snapshotter means containerd's default (overlayfs).
-func NewContainerdRuntime(client *containerd.Client, namespace, snapshotter string) Runtime {
-	return &containerdRuntime{client: client, namespace: namespace, snapshotter: snapshotter}
+// snapshotter means containerd's default (overlayfs); an empty cgroupParent
+// means containerd's cgroup layout.
+func NewContainerdRuntime(client *containerd.Client, namespace, snapshotter, cgroupParent string) Runtime {
+	return &containerdRuntime{client: client, namespace: namespace, snapshotter: snapshotter, cgroupParent: cgroupParent}
 }
 
 func (r *containerdRuntime) ctx(ctx context.Context) context.Context {
@@ -124,6 +130,9 @@ func (r *containerdRuntime) Create(ctx context.Context, cfg ContainerConfig) err
 		oci.WithHostname(cfg.Hostname),
 		WithNetNSPath(cfg.NetNSPath),
 		WithReadOnlyFiles(cfg.Files),
+	}
+	if r.cgroupParent != "" {
+		specOpts = append(specOpts, oci.WithCgroup(path.Join(r.cgroupParent, cfg.ID)))
 	}
 	create := func() error {
 		_, err := r.client.NewContainer(ctx, cfg.ID,

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -102,6 +103,13 @@ func rawCreateStart(b *testing.B, node string, n int) []time.Duration {
 			_ = c.Delete(ctx, containerd.WithSnapshotCleanup)
 		}()
 	}
+	defer func() {
+		// runc leaves the namespace's parent cgroup behind.
+		cgs, _ := filepath.Glob("/sys/fs/cgroup/*/ordo-bench")
+		for _, cg := range cgs {
+			_ = os.Remove(cg)
+		}
+	}()
 	return d
 }
 
