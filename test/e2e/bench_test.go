@@ -67,6 +67,14 @@ func rawCreateStart(b *testing.B, node string, n int) []time.Duration {
 		b.Fatalf("containerd %s: %v", sock, err)
 	}
 	defer client.Close()
+	// Runs last: runc leaves the namespace's parent cgroup behind.
+	defer func() {
+		// runc leaves the namespace's parent cgroup behind.
+		cgs, _ := filepath.Glob("/sys/fs/cgroup/*/ordo-bench")
+		for _, cg := range cgs {
+			_ = os.Remove(cg)
+		}
+	}()
 	// A namespace of its own, so that the node's agent never sees these containers.
 	ctx := namespaces.WithNamespace(context.Background(), "ordo-bench")
 	if err := testimage.Import(ctx, client, "ordo-bench", "ordo.local/busybox:latest"); err != nil {
@@ -103,13 +111,6 @@ func rawCreateStart(b *testing.B, node string, n int) []time.Duration {
 			_ = c.Delete(ctx, containerd.WithSnapshotCleanup)
 		}()
 	}
-	defer func() {
-		// runc leaves the namespace's parent cgroup behind.
-		cgs, _ := filepath.Glob("/sys/fs/cgroup/*/ordo-bench")
-		for _, cg := range cgs {
-			_ = os.Remove(cg)
-		}
-	}()
 	return d
 }
 
