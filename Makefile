@@ -11,7 +11,7 @@ NODES   ?= 3
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 LAB_DIR := $(or $(ORDO_LAB_DIR),/run/ordo-lab)
 
-.PHONY: all build image deps test vet demo lab-up lab-down proto check-proto bench clean
+.PHONY: all build image deps test vet demo lab-up lab-down proto check-proto bench clean vmlab-deps vmlab-test
 
 all: build
 
@@ -68,6 +68,14 @@ lab-up: deps build image
 
 lab-down:
 	$(LAB) down
+
+# The VM lab (scripts/vmlab): node VMs and an NFS server VM under qemu. The
+# first run builds the Debian image (cached in /var/cache/ordo-vmlab).
+vmlab-deps:
+	@if [ "$(IS_ROOT)" = yes ]; then scripts/vmlab deps; fi
+
+vmlab-test: vmlab-deps build image
+	ORDO_VMLAB=1 $(GO) test -count=1 -v -timeout 40m ./test/vmlab/
 
 proto:
 	scripts/gen-proto.sh
