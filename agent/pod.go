@@ -222,6 +222,7 @@ func (w *podWorker) setup(ctx context.Context) bool {
 	}
 	w.publish()
 
+	t0 := time.Now()
 	for attempt := 1; ; attempt++ {
 		p, err := w.env.net.Setup(sctx, w.key)
 		if err == nil {
@@ -238,12 +239,14 @@ func (w *podWorker) setup(ctx context.Context) bool {
 			return false
 		}
 	}
+	tNet := time.Now()
 	if err := w.writeFiles(); err != nil {
 		w.log.Error("write pod files", "err", err)
 		w.reason, w.message = "ContainerCreating", err.Error()
 		w.publish()
 		return false
 	}
+	tFiles := time.Now()
 	for i := range w.ctrs {
 		if !w.startContainer(sctx, i) {
 			return false
@@ -252,6 +255,7 @@ func (w *podWorker) setup(ctx context.Context) bool {
 	w.phase = ordov1.PodPhase_POD_PHASE_RUNNING
 	w.reason, w.message = "", ""
 	w.publish()
+	w.log.Debug("pod started", "network", tNet.Sub(t0), "files", tFiles.Sub(tNet), "containers", time.Since(tFiles))
 	return true
 }
 
@@ -349,18 +353,21 @@ func (w *podWorker) startContainer(ctx context.Context, i int) bool {
 		return sleep(ctx, backoff(attempt, 200*time.Millisecond, 30*time.Second))
 	}
 	for attempt := 1; ; attempt++ {
+		t0 := time.Now()
 		if err := w.env.rt.EnsureImage(ctx, c.spec.GetImage(), c.spec.GetImagePullPolicy()); err != nil {
 			if ctx.Err() != nil || !fail(attempt, "ErrImagePull", err) {
 				return false
 			}
 			continue
 		}
+		tImage := time.Now()
 		if err := w.env.rt.Create(ctx, w.containerConfig(c)); err != nil {
 			if ctx.Err() != nil || !fail(attempt, "CreateContainerError", err) {
 				return false
 			}
 			continue
 		}
+		tCreate := time.Now()
 		// The exit channel lives as long as the worker, not just this setup.
 		running, exit, err := w.env.rt.Attach(w.ctx, c.id)
 		if err == nil && !running {
@@ -372,6 +379,8 @@ func (w *podWorker) startContainer(ctx context.Context, i int) bool {
 			}
 			continue
 		}
+		w.log.Debug("container started", "container", c.spec.GetName(), "image", tImage.Sub(t0),
+			"create", tCreate.Sub(tImage), "start", time.Since(tCreate))
 		c.reason, c.msg = "", ""
 		w.reason, w.message = "ContainerCreating", ""
 		w.started(i, exit)
