@@ -202,11 +202,12 @@ func (l *loop) reconcile(key string) {
 		return
 	}
 	in := controller.Input{
-		Set:     set,
-		Pods:    pods,
-		Nodes:   l.store.Nodes(),
-		AllPods: l.store.podsUnsorted(),
-		Now:     time.Now(),
+		Set:       set,
+		Pods:      pods,
+		Nodes:     l.store.Nodes(),
+		AllPods:   l.store.podsUnsorted(),
+		Now:       time.Now(),
+		Revisions: l.store.Revisions(ns, name),
 	}
 	if deleting {
 		c := proto.Clone(set).(*ordov1.StatefulSet)
@@ -217,13 +218,14 @@ func (l *loop) reconcile(key string) {
 	if res.RequeueAfter > 0 {
 		l.requeueAfter(key, res.RequeueAfter)
 	}
-	if len(res.Actions) == 0 && (res.Status == nil || proto.Equal(res.Status, set.GetStatus())) {
+	history := res.NewRevision != nil || len(res.PruneRevisions) > 0 || res.Rollback != nil
+	if len(res.Actions) == 0 && !history && (res.Status == nil || proto.Equal(res.Status, set.GetStatus())) {
 		return
 	}
-	// Actions are synced before any agent hears of them; a status-only write
-	// is not (it is computed again after a restart).
+	// Actions and history are synced before any agent hears of them; a
+	// status-only write is not (it is computed again after a restart).
 	update := l.store.Update
-	if len(res.Actions) == 0 {
+	if len(res.Actions) == 0 && !history {
 		update = l.store.UpdateUnsynced
 	}
 	err := update(func(tx *Tx) error {
@@ -232,17 +234,38 @@ func (l *loop) reconcile(key string) {
 				return err
 			}
 		}
-		if res.Status != nil {
-			cur := tx.StatefulSet(ns, name)
-			if cur != nil && !proto.Equal(cur.GetStatus(), res.Status) {
-				c := proto.Clone(cur).(*ordov1.StatefulSet)
-				c.Status = res.Status
-				if _, err := tx.PutStatefulSet(c); err != nil {
-					return err
-				}
+		if res.NewRevision != nil {
+			if err := tx.PutRevision(ns, name, res.NewRevision); err != nil {
+				return err
 			}
 		}
-		return nil
+		for _, r := range res.PruneRevisions {
+			if err := tx.DeleteRevision(ns, name, r); err != nil {
+				return err
+			}
+		}
+		cur := tx.StatefulSet(ns, name)
+		if cur == nil {
+			return nil
+		}
+		c := proto.Clone(cur).(*ordov1.StatefulSet)
+		if res.Status != nil {
+			c.Status = res.Status
+		}
+		if rb := res.Rollback; rb != nil && !deleting {
+			// The spec changes, so the generation is bumped and the set is
+			// reconciled again by the commit.
+			c.Spec.Template = rb.Template
+			l.log.Warn("rolling back", "set", key, "to", rb.ToRevision, "reason", rb.Reason)
+			if err := tx.Record(KindStatefulSet, ns, name, "RolledBack", "Rolled back to %s: %s", rb.ToRevision, rb.Reason); err != nil {
+				return err
+			}
+		}
+		if proto.Equal(c, cur) {
+			return nil
+		}
+		_, err := tx.PutStatefulSet(c)
+		return err
 	})
 	if err != nil {
 		l.log.Error("apply reconcile result", "set", key, "err", err)
