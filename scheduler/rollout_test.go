@@ -101,8 +101,9 @@ func TestRolloutHistorySetImageUndo(t *testing.T) {
 	a.connect(h)
 	h.apply(manifest)
 	h.idle()
-	if hist := h.history("web"); len(hist.GetRevisions()) != 1 {
-		t.Fatalf("re-apply made revisions %v", hist.GetRevisions())
+	if again := h.history("web"); len(again.GetRevisions()) != 1 ||
+		again.GetRevisions()[0].GetMetadata().GetUid() != hist.GetRevisions()[0].GetMetadata().GetUid() {
+		t.Fatalf("after a restart and a re-apply the history is %v, was %v", again.GetRevisions(), hist.GetRevisions())
 	}
 	if a.epochOrZero("web-0") != e0 || a.epochOrZero("web-1") != e1 {
 		t.Fatal("re-apply replaced pods")
@@ -169,6 +170,20 @@ func TestRolloutHistorySetImageUndo(t *testing.T) {
 	}
 	if rev := replace(t, h, a, "web-1"); rev != controller.Revision(rs.GetStatefulSet()) {
 		t.Fatalf("web-1 after restart on %s", rev)
+	}
+
+	// Deleting the set removes its history with it.
+	if _, err := h.ctl.Delete(h.ctx(), &ordov1.DeleteRequest{Ref: &ordov1.ObjectRef{Kind: "sts", Name: "web"}}); err != nil {
+		t.Fatal(err)
+	}
+	// The agent confirms every pod it is no longer asked to run as gone.
+	for _, name := range []string{"web-0", "web-1"} {
+		a.waitDesired(name+" stopped", func(names []string) bool { return !contains(names, name) })
+		a.gone(name)
+	}
+	h.settle("web gone", func(s *Store) bool { return s.StatefulSet("default", "web") == nil })
+	if revs, err := h.sched.store.Revisions("default", "web"); err != nil || len(revs) != 0 {
+		t.Fatalf("history after the set was deleted: %v, %v", revs, err)
 	}
 }
 
