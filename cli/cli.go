@@ -107,6 +107,10 @@ func (a *app) run(ctx context.Context, argv []string) int {
 		err = a.scale(ctx, args)
 	case "delete":
 		err = a.delete(ctx, args)
+	case "rollout":
+		err = a.rollout(ctx, args)
+	case "set":
+		err = a.set(ctx, args)
 	case "version":
 		if err = args.only("version"); err == nil {
 			fmt.Fprintf(a.stdout, "ordo version %s %s %s/%s\n", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)

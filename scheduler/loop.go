@@ -194,11 +194,20 @@ func (l *loop) reconcile(key string) {
 			if err := tx.DeleteStatefulSet(ns, name); err != nil {
 				return err
 			}
+			if err := tx.DeleteRevisionsOf(ns, name); err != nil {
+				return err
+			}
 			return tx.Record(KindStatefulSet, ns, name, "Deleted", "StatefulSet %s deleted: no pods remain", name)
 		})
 		if err != nil {
 			l.log.Error("remove deleted statefulset", "set", key, "err", err)
 		}
+		return
+	}
+	revs, err := l.store.Revisions(ns, name)
+	if err != nil {
+		l.log.Error("read revision history", "set", key, "err", err)
+		l.requeueAfter(key, time.Second)
 		return
 	}
 	in := controller.Input{
@@ -207,7 +216,7 @@ func (l *loop) reconcile(key string) {
 		Nodes:     l.store.Nodes(),
 		AllPods:   l.store.podsUnsorted(),
 		Now:       time.Now(),
-		Revisions: l.store.Revisions(ns, name),
+		Revisions: controllerRevisions(revs),
 	}
 	if deleting {
 		c := proto.Clone(set).(*ordov1.StatefulSet)
@@ -218,7 +227,11 @@ func (l *loop) reconcile(key string) {
 	if res.RequeueAfter > 0 {
 		l.requeueAfter(key, res.RequeueAfter)
 	}
-	history := res.NewRevision != nil || len(res.PruneRevisions) > 0 || res.Rollback != nil
+	if res.Rollback != nil && !deleting {
+		l.rollback(key, set, res)
+		return
+	}
+	history := res.NewRevision != nil || len(res.PruneRevisions) > 0
 	if len(res.Actions) == 0 && !history && (res.Status == nil || proto.Equal(res.Status, set.GetStatus())) {
 		return
 	}
@@ -228,44 +241,28 @@ func (l *loop) reconcile(key string) {
 	if len(res.Actions) == 0 && !history {
 		update = l.store.UpdateUnsynced
 	}
-	err := update(func(tx *Tx) error {
+	err = update(func(tx *Tx) error {
+		if history {
+			if err := applyHistory(tx, set, res); err != nil {
+				return err
+			}
+		}
 		for _, a := range res.Actions {
 			if err := l.apply(tx, a); err != nil {
 				return err
 			}
 		}
-		if res.NewRevision != nil {
-			if err := tx.PutRevision(ns, name, res.NewRevision); err != nil {
-				return err
-			}
-		}
-		for _, r := range res.PruneRevisions {
-			if err := tx.DeleteRevision(ns, name, r); err != nil {
-				return err
-			}
-		}
-		cur := tx.StatefulSet(ns, name)
-		if cur == nil {
-			return nil
-		}
-		c := proto.Clone(cur).(*ordov1.StatefulSet)
 		if res.Status != nil {
-			c.Status = res.Status
-		}
-		if rb := res.Rollback; rb != nil && !deleting {
-			// The spec changes, so the generation is bumped and the set is
-			// reconciled again by the commit.
-			c.Spec.Template = rb.Template
-			l.log.Warn("rolling back", "set", key, "to", rb.ToRevision, "reason", rb.Reason)
-			if err := tx.Record(KindStatefulSet, ns, name, "RolledBack", "Rolled back to %s: %s", rb.ToRevision, rb.Reason); err != nil {
-				return err
+			cur := tx.StatefulSet(ns, name)
+			if cur != nil && !proto.Equal(cur.GetStatus(), res.Status) {
+				c := proto.Clone(cur).(*ordov1.StatefulSet)
+				c.Status = res.Status
+				if _, err := tx.PutStatefulSet(c); err != nil {
+					return err
+				}
 			}
 		}
-		if proto.Equal(c, cur) {
-			return nil
-		}
-		_, err := tx.PutStatefulSet(c)
-		return err
+		return nil
 	})
 	if err != nil {
 		l.log.Error("apply reconcile result", "set", key, "err", err)

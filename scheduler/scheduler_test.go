@@ -466,7 +466,7 @@ func TestRollingUpdateReplacesFromTheHighestOrdinal(t *testing.T) {
 			t.Fatalf("%s still on %s", p.GetMetadata().GetName(), p.GetRevision())
 		}
 	}
-	if revs := h.sched.store.Revisions("default", "web"); len(revs) != 2 || revs[1].Name != st.GetUpdateRevision() {
-		t.Fatalf("revision history: %v", revs)
+	if revs, err := h.sched.store.Revisions("default", "web"); err != nil || len(revs) != 2 || revs[1].GetMetadata().GetName() != st.GetUpdateRevision() {
+		t.Fatalf("revision history: %v, %v", revs, err)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -18,9 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/ordoproject/ordo/internal/errdefs"
-	"github.com/ordoproject/ordo/internal/identity"
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
-	"github.com/ordoproject/ordo/scheduler/controller"
 )
 
 // Kinds of stored objects, as users name them.
@@ -29,12 +26,6 @@ const (
 	KindService     = "Service"
 	KindPod         = "Pod"
 	KindNode        = "Node"
-
-	// kindRevision is a set's revision history entry (internal, not watched).
-	// It is stored as a StatefulSet message: metadata.name is the revision
-	// name, metadata.generation its number, spec.template its template, and
-	// the ordo.dev/set label names the set.
-	kindRevision = "ControllerRevision"
 )
 
 // maxEventsPerObject is how many recorded events are kept for one object.
@@ -47,7 +38,6 @@ var (
 	bucketNodes    = []byte("nodes")
 	bucketEvents   = []byte("events")
 	bucketMeta     = []byte("meta")
-	bucketRevs     = []byte("revisions")
 
 	metaSchema = []byte("schema")
 )
@@ -62,8 +52,6 @@ func bucketOf(kind string) []byte {
 		return bucketPods
 	case KindNode:
 		return bucketNodes
-	case kindRevision:
-		return bucketRevs
 	}
 	panic("store: unknown kind " + kind)
 }
@@ -78,15 +66,11 @@ func newOf(kind string) proto.Message {
 		return &ordov1.Pod{}
 	case KindNode:
 		return &ordov1.NodeInfo{}
-	case kindRevision:
-		return &ordov1.StatefulSet{}
 	}
 	panic("store: unknown kind " + kind)
 }
 
 var allKinds = []string{KindStatefulSet, KindService, KindPod, KindNode}
-
-var storedKinds = append(append([]string(nil), allKinds...), kindRevision)
 
 // Key is the store key of a namespaced object: "<namespace>/<name>".
 func Key(namespace, name string) string { return namespace + "/" + name }
@@ -190,7 +174,7 @@ func OpenStore(path string) (*Store, error) {
 
 func (s *Store) load() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketSets, bucketServices, bucketPods, bucketNodes, bucketRevs, bucketEvents, bucketMeta} {
+		for _, b := range [][]byte{bucketSets, bucketServices, bucketPods, bucketNodes, bucketEvents, bucketMeta, bucketRevisions} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
 			}
@@ -201,7 +185,7 @@ func (s *Store) load() error {
 				return err
 			}
 		}
-		for _, kind := range storedKinds {
+		for _, kind := range allKinds {
 			m := map[string]proto.Message{}
 			s.objects[kind] = m
 			err := tx.Bucket(bucketOf(kind)).ForEach(func(k, v []byte) error {
@@ -619,44 +603,6 @@ func (t *Tx) PutNode(node *ordov1.NodeInfo) (*ordov1.NodeInfo, error) {
 	old := t.Node(node.Metadata.Name)
 	t.stampMeta(node.Metadata, old.GetMetadata(), false)
 	return node, t.put(KindNode, node.Metadata.Name, node)
-}
-
-// revisionKey is the key of revision rev of set: "<ns>/<set>/<rev>".
-func revisionKey(ns, set, rev string) string { return ns + "/" + set + "/" + rev }
-
-// Revisions returns the revision history of a set.
-func (s *Store) Revisions(ns, set string) []controller.ControllerRevision {
-	prefix := Key(ns, set) + "/"
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var out []controller.ControllerRevision
-	for k, m := range s.objects[kindRevision] {
-		if !strings.HasPrefix(k, prefix) {
-			continue
-		}
-		r := m.(*ordov1.StatefulSet)
-		out = append(out, controller.ControllerRevision{
-			Name:     r.GetMetadata().GetName(),
-			Number:   r.GetMetadata().GetGeneration(),
-			Template: r.GetSpec().GetTemplate(),
-		})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
-	return out
-}
-
-// PutRevision upserts a revision of set ns/set.
-func (t *Tx) PutRevision(ns, set string, r *controller.ControllerRevision) error {
-	m := &ordov1.StatefulSet{
-		Metadata: &ordov1.ObjectMeta{Name: r.Name, Namespace: ns, Generation: r.Number, Labels: map[string]string{identity.LabelSet: set}},
-		Spec:     &ordov1.StatefulSetSpec{Template: r.Template},
-	}
-	return t.put(kindRevision, revisionKey(ns, set, r.Name), m)
-}
-
-// DeleteRevision removes a revision of set ns/set.
-func (t *Tx) DeleteRevision(ns, set, rev string) error {
-	return t.del(kindRevision, revisionKey(ns, set, rev))
 }
 
 // DeleteStatefulSet removes the set record.

@@ -86,9 +86,6 @@ func (h *hub) publish(changes []Change, recorded []pendingEvent, now time.Time) 
 	}
 	ts := timestamppb.New(now)
 	for _, c := range changes {
-		if c.Kind == kindRevision {
-			continue
-		}
 		ev := changeEvent(c, ts)
 		ns := eventNamespace(ev)
 		for w := range h.subs {
