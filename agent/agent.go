@@ -412,7 +412,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer cc.Close()
 	rt := NewContainerdRuntime(cc, cfg.Namespace, cfg.Snapshotter, cfg.CgroupParent)
 	netns := &network.NetNS{Dir: filepath.Join(cfg.StateDir, "netns")}
-	nodeNet := newNodeNet(netns, filepath.Join(cfg.StateDir, "network"), log)
+	nodeNet := newNodeNet(netns, filepath.Join(cfg.StateDir, "network"), cfg.DNSUpstreams, log)
 	defer nodeNet.Close()
 
 	conn, err := grpc.NewClient(cfg.Scheduler, grpc.WithTransportCredentials(insecure.NewCredentials()))

@@ -21,11 +21,12 @@ import (
 // the node's pod CIDR (network.PodNet), routes to other nodes' pods, and a DNS
 // server for the cluster domain on the bridge address.
 type nodeNet struct {
-	pods *network.PodNet
-	log  *slog.Logger
+	pods      *network.PodNet
+	log       *slog.Logger
+	upstreams []string // as configured; empty: from /etc/resolv.conf
 
-	mu     sync.Mutex
-	dns    *clusterdns.Server
+	mu      sync.Mutex
+	dns     *clusterdns.Server
 	server  string
 	domain  string
 	pending *ordov1.ClusterDNS // the latest records, for a server started later
@@ -36,8 +37,26 @@ var (
 	_ NodeNetwork = (*nodeNet)(nil)
 )
 
-func newNodeNet(ns *network.NetNS, stateDir string, log *slog.Logger) *nodeNet {
-	return &nodeNet{pods: network.NewPodNet(ns, stateDir, log), log: log, domain: "cluster.local"}
+func newNodeNet(ns *network.NetNS, stateDir string, upstreams []string, log *slog.Logger) *nodeNet {
+	return &nodeNet{pods: network.NewPodNet(ns, stateDir, log), log: log, domain: "cluster.local", upstreams: upstreams}
+}
+
+// dnsUpstreams are the servers names outside the cluster domain go to.
+func (n *nodeNet) dnsUpstreams(self string) []string {
+	if len(n.upstreams) == 0 {
+		return clusterdns.UpstreamsFrom("/etc/resolv.conf", self)
+	}
+	var out []string
+	for _, u := range n.upstreams {
+		if u == "none" {
+			return nil
+		}
+		if _, _, err := net.SplitHostPort(u); err != nil {
+			u = net.JoinHostPort(u, "53")
+		}
+		out = append(out, u)
+	}
+	return out
 }
 
 func (n *nodeNet) Setup(ctx context.Context, key string) (network.Pod, error) {
@@ -79,7 +98,7 @@ func (n *nodeNet) Configure(ctx context.Context, cfg *ordov1.NetworkConfig) erro
 		n.dns = nil
 	}
 	if n.dns == nil {
-		s := clusterdns.NewServer(n.domain, clusterdns.UpstreamsFrom("/etc/resolv.conf", gw), n.log)
+		s := clusterdns.NewServer(n.domain, n.dnsUpstreams(gw), n.log)
 		if err := s.Start(net.JoinHostPort(gw, "53")); err != nil {
 			return err
 		}

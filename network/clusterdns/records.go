@@ -21,6 +21,7 @@ type Records struct {
 	domain string // fully qualified, e.g. "cluster.local."
 	names  map[string][]dns.RR
 	exists map[string]bool // every name with records and all their parents in the domain
+	podNS  map[string]string // pod IP -> namespace, for the search path of a client
 }
 
 func nsOr(ns string) string {
@@ -40,10 +41,13 @@ func nsOr(ns string) string {
 // Usable endpoints are the Ready ones, and the not-Ready ones too when the
 // service publishes not-ready addresses.
 func Build(d *ordov1.ClusterDNS, domain string) *Records {
-	r := &Records{domain: dns.Fqdn(strings.ToLower(domain)), names: map[string][]dns.RR{}, exists: map[string]bool{}}
+	r := &Records{domain: dns.Fqdn(strings.ToLower(domain)), names: map[string][]dns.RR{}, exists: map[string]bool{}, podNS: map[string]string{}}
 	eps := map[string]*ordov1.Endpoints{}
 	for _, ep := range d.GetEndpoints() {
 		eps[nsOr(ep.GetMetadata().GetNamespace())+"/"+ep.GetMetadata().GetName()] = ep
+		for _, a := range ep.GetAddresses() {
+			r.podNS[a.GetIp()] = nsOr(ep.GetMetadata().GetNamespace())
+		}
 	}
 	for _, svc := range d.GetServices() {
 		ns := nsOr(svc.GetMetadata().GetNamespace())
@@ -134,6 +138,33 @@ func (r *Records) mark(name string) {
 // InDomain reports whether name is in the cluster domain.
 func (r *Records) InDomain(name string) bool {
 	return dns.IsSubDomain(r.domain, dns.Fqdn(strings.ToLower(name)))
+}
+
+// ndots is the resolver option pods get: names with fewer dots are tried
+// with the search list first.
+const ndots = 5
+
+// Expand applies a pod's search list on the server side, for resolvers that
+// query a relative name as it is (busybox nslookup does for names with a dot):
+// it returns the first of <name>.<ns>.svc.<domain>, <name>.svc.<domain>,
+// <name>.<domain> that exists, for the namespace of the pod with client's IP
+// (default when unknown). ok is false for names with ndots or more dots and
+// for names no candidate matches.
+func (r *Records) Expand(name, client string) (fqdn string, ok bool) {
+	name = dns.Fqdn(strings.ToLower(name))
+	if name == "." || strings.Count(name, ".")-1 >= ndots || r.InDomain(name) {
+		return "", false
+	}
+	ns := r.podNS[client]
+	if ns == "" {
+		ns = "default"
+	}
+	for _, suffix := range []string{ns + ".svc." + r.domain, "svc." + r.domain, r.domain} {
+		if c := name + suffix; r.exists[c] && len(r.names[c]) > 0 {
+			return c, true
+		}
+	}
+	return "", false
 }
 
 // Answer answers a question about a name in the cluster domain: the records of

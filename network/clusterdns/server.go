@@ -98,13 +98,17 @@ func (s *Server) Stop() {
 
 // ServeDNS implements dns.Handler.
 func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
-	resp := s.Resolve(context.Background(), req, w.RemoteAddr().Network())
+	client := ""
+	if h, _, err := net.SplitHostPort(w.RemoteAddr().String()); err == nil {
+		client = h
+	}
+	resp := s.Resolve(context.Background(), req, w.RemoteAddr().Network(), client)
 	_ = w.WriteMsg(resp)
 }
 
 // Resolve answers req: from the records for cluster names, from the upstream
 // servers for other names.
-func (s *Server) Resolve(ctx context.Context, req *dns.Msg, network string) *dns.Msg {
+func (s *Server) Resolve(ctx context.Context, req *dns.Msg, network, client string) *dns.Msg {
 	resp := new(dns.Msg)
 	if len(req.Question) != 1 {
 		resp.SetRcode(req, dns.RcodeFormatError)
@@ -120,6 +124,22 @@ func (s *Server) Resolve(ctx context.Context, req *dns.Msg, network string) *dns
 		resp.Rcode = rcode
 		resp.Answer = ans
 		resp.Extra = r.Extra(ans)
+		if network == "udp" {
+			resp.Truncate(dnsSize(req))
+		}
+		return resp
+	}
+	if fqdn, ok := r.Expand(q.Name, client); ok {
+		// The pod's search list, applied here: a CNAME to the cluster name.
+		resp.SetReply(req)
+		resp.Authoritative = true
+		resp.RecursionAvailable = true
+		resp.Answer = []dns.RR{&dns.CNAME{Hdr: hdr(q.Name, dns.TypeCNAME), Target: fqdn}}
+		if q.Qtype != dns.TypeCNAME {
+			_, ans := r.Answer(dns.Question{Name: fqdn, Qtype: q.Qtype, Qclass: q.Qclass})
+			resp.Answer = append(resp.Answer, ans...)
+			resp.Extra = r.Extra(ans)
+		}
 		if network == "udp" {
 			resp.Truncate(dnsSize(req))
 		}
