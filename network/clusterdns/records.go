@@ -20,7 +20,7 @@ const TTL = 5
 type Records struct {
 	domain string // fully qualified, e.g. "cluster.local."
 	names  map[string][]dns.RR
-	exists map[string]bool // every name with records and all their parents in the domain
+	exists map[string]bool   // every name with records and all their parents in the domain
 	podNS  map[string]string // pod IP -> namespace, for the search path of a client
 }
 
