@@ -205,6 +205,27 @@ func TestStableNetworkIdentity(t *testing.T) {
 		return ""
 	})
 
+	// A restarted agent keeps its pods' addresses and network.
+	pods = listPods(t, "web")
+	node0 := pods["web-0"].GetNodeName()
+	lab(t, "agent", "stop", node0, "--signal", "KILL")
+	lab(t, "agent", "start", node0)
+	waitFor(t, node0+" Ready again", 30*time.Second, func() bool { return nodeReady(t, node0) })
+	after := waitSetReady(t, "web", "web-0", "web-1", "web-2")
+	for name, p := range after {
+		if p.GetStatus().GetPodIp() != pods[name].GetStatus().GetPodIp() || p.GetEpoch() != pods[name].GetEpoch() {
+			t.Errorf("%s: IP %s epoch %d after the agent restart, was %s epoch %d", name,
+				p.GetStatus().GetPodIp(), p.GetEpoch(), pods[name].GetStatus().GetPodIp(), pods[name].GetEpoch())
+		}
+	}
+	eventually(t, "web-0 reaches web-1 after its agent restarted", 10*time.Second, func() string {
+		out, err := inPod(t, "web-0", "wget", "-qO-", "http://web-1.nginx/")
+		if err != nil || strings.TrimSpace(out) != "web-1" {
+			return fmt.Sprintf("wget got %q (%v)", out, err)
+		}
+		return ""
+	})
+
 	// Every pod has exactly one veth on its node.
 	pods = listPods(t, "web")
 	for i := 1; i <= labNodes; i++ {
