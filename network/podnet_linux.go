@@ -97,35 +97,33 @@ func (n *PodNet) Configure(ctx context.Context, cfg NodeConfig) error {
 		}
 	}
 	gw := n.ipam.Gateway()
-	br, err := n.ensureBridge(netip.PrefixFrom(gw, cidr.Bits()))
-	if err != nil {
+	if err := n.ensureBridge(netip.PrefixFrom(gw, cidr.Bits())); err != nil {
 		return err
 	}
-	_ = br
 	if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644); err != nil {
 		return fmt.Errorf("enable ip forwarding: %w", err)
 	}
 	return syncRoutes(cfg.Routes)
 }
 
-func (n *PodNet) ensureBridge(addr netip.Prefix) (netlink.Link, error) {
+func (n *PodNet) ensureBridge(addr netip.Prefix) error {
 	br, err := netlink.LinkByName(n.Bridge)
 	if err != nil {
 		var nf netlink.LinkNotFoundError
 		if !errors.As(err, &nf) {
-			return nil, fmt.Errorf("find bridge %s: %w", n.Bridge, err)
+			return fmt.Errorf("find bridge %s: %w", n.Bridge, err)
 		}
 		b := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge}}
 		if err := netlink.LinkAdd(b); err != nil && !errors.Is(err, unix.EEXIST) {
-			return nil, fmt.Errorf("create bridge %s: %w", n.Bridge, err)
+			return fmt.Errorf("create bridge %s: %w", n.Bridge, err)
 		}
 		if br, err = netlink.LinkByName(n.Bridge); err != nil {
-			return nil, fmt.Errorf("find bridge %s: %w", n.Bridge, err)
+			return fmt.Errorf("find bridge %s: %w", n.Bridge, err)
 		}
 	}
 	addrs, err := netlink.AddrList(br, netlink.FAMILY_V4)
 	if err != nil {
-		return nil, fmt.Errorf("bridge addresses: %w", err)
+		return fmt.Errorf("bridge addresses: %w", err)
 	}
 	want := &net.IPNet{IP: addr.Addr().AsSlice(), Mask: net.CIDRMask(addr.Bits(), 32)}
 	have := false
@@ -138,13 +136,13 @@ func (n *PodNet) ensureBridge(addr netip.Prefix) (netlink.Link, error) {
 	}
 	if !have {
 		if err := netlink.AddrAdd(br, &netlink.Addr{IPNet: want}); err != nil && !errors.Is(err, unix.EEXIST) {
-			return nil, fmt.Errorf("address %s on %s: %w", addr, n.Bridge, err)
+			return fmt.Errorf("address %s on %s: %w", addr, n.Bridge, err)
 		}
 	}
 	if err := netlink.LinkSetUp(br); err != nil {
-		return nil, fmt.Errorf("set %s up: %w", n.Bridge, err)
+		return fmt.Errorf("set %s up: %w", n.Bridge, err)
 	}
-	return br, nil
+	return nil
 }
 
 // syncRoutes installs routes and removes the agent's routes not in it.
@@ -334,7 +332,11 @@ func (n *PodNet) Remove(ctx context.Context) error {
 		errs = append(errs, netlink.LinkDel(br))
 	}
 	if n.ipam != nil {
-		errs = append(errs, os.Remove(n.ipam.path), os.Remove(n.ipam.path+".lock"))
+		for _, p := range []string{n.ipam.path, n.ipam.path + ".lock"} {
+			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
 	}
 	n.ipam = nil
 	return errors.Join(errs...)

@@ -320,3 +320,74 @@ func labLeftovers() []string {
 	}
 	return left
 }
+
+const hostNetManifest = `apiVersion: v1
+kind: Service
+metadata:
+  name: hostnet
+spec:
+  clusterIP: None
+  selector:
+    app: hostnet
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: hostnet
+spec:
+  serviceName: hostnet
+  replicas: 1
+  selector:
+    matchLabels:
+      app: hostnet
+  template:
+    metadata:
+      labels:
+        app: hostnet
+    spec:
+      hostNetwork: true
+      setHostnameAsFQDN: true
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: c
+        image: ordo.local/busybox:latest
+        command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+`
+
+// hostNetwork pods use their node's address and namespace (no veth), and
+// setHostnameAsFQDN makes the FQDN their host name; their name resolves too.
+func TestHostNetworkAndFQDNHostname(t *testing.T) {
+	needLab(t)
+	apply(t, hostNetManifest)
+	defer func() {
+		deleteSet(t, "hostnet")
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = control.Delete(ctx, &ordov1.DeleteRequest{Ref: &ordov1.ObjectRef{Kind: "Service", Name: "hostnet"}})
+	}()
+	p := waitSetReady(t, "hostnet", "hostnet-0")["hostnet-0"]
+	node := p.GetNodeName()
+	nodeIP := fmt.Sprintf("10.77.0.%d", 10+int(node[len(node)-1]-'0'))
+	if p.GetStatus().GetPodIp() != nodeIP {
+		t.Errorf("hostNetwork pod IP %q, want its node's %s", p.GetStatus().GetPodIp(), nodeIP)
+	}
+	fqdn := "hostnet-0.hostnet.default.svc.cluster.local"
+	out, err := execInPod(t, node, "hostnet-0", "c", "sh", "-c", "hostname; ip -o addr; nslookup hostnet-0.hostnet")
+	if err != nil {
+		t.Fatalf("exec: %v\n%s", err, out)
+	}
+	if !strings.HasPrefix(out, fqdn+"\n") {
+		t.Errorf("host name is not the FQDN:\n%s", out)
+	}
+	if !strings.Contains(out, "inet "+nodeIP+"/") {
+		t.Errorf("the pod does not see the node's address %s:\n%s", nodeIP, out)
+	}
+	if !strings.Contains(out, "Address: "+nodeIP) {
+		t.Errorf("hostnet-0.hostnet does not resolve to %s:\n%s", nodeIP, out)
+	}
+	for _, l := range podLinks(t, node) {
+		if strings.HasPrefix(l, "hostnet-") {
+			t.Errorf("hostNetwork pod got a veth: %s", l)
+		}
+	}
+}
