@@ -44,6 +44,8 @@ type podEnv struct {
 	net      PodNetwork
 	stateDir string
 	nodeName string
+	nodeIP   string                         // hostNetwork pods' IP
+	dns      func() (server, domain string) // nil: pods keep the image's resolv.conf
 	log      *slog.Logger
 	report   func(*ordov1.PodStatusReport)
 }
@@ -223,7 +225,7 @@ func (w *podWorker) setup(ctx context.Context) bool {
 	w.publish()
 
 	t0 := time.Now()
-	for attempt := 1; ; attempt++ {
+	for attempt := 1; !w.pod.GetSpec().GetHostNetwork(); attempt++ {
 		p, err := w.env.net.Setup(sctx, w.key)
 		if err == nil {
 			w.netns = p
@@ -238,6 +240,9 @@ func (w *podWorker) setup(ctx context.Context) bool {
 		if !sleep(sctx, backoff(attempt, 100*time.Millisecond, 10*time.Second)) {
 			return false
 		}
+	}
+	if w.pod.GetSpec().GetHostNetwork() {
+		w.netns = network.Pod{IP: w.env.nodeIP}
 	}
 	tNet := time.Now()
 	if err := w.writeFiles(); err != nil {
@@ -266,6 +271,25 @@ func (w *podWorker) hostname() string {
 	return w.name
 }
 
+// utsHostname is the container's host name: the FQDN with setHostnameAsFQDN.
+func (w *podWorker) utsHostname() string {
+	if w.pod.GetSpec().GetSetHostnameAsFqdn() {
+		if f := podFQDN(w.hostname(), w.pod.GetSpec().GetSubdomain(), w.namespace, w.domain()); f != "" {
+			return f
+		}
+	}
+	return w.hostname()
+}
+
+func (w *podWorker) domain() string {
+	if w.env.dns != nil {
+		if _, d := w.env.dns(); d != "" {
+			return d
+		}
+	}
+	return "cluster.local"
+}
+
 func (w *podWorker) writeFiles() error {
 	dir := w.env.podDir(w.key)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -281,7 +305,7 @@ func (w *podWorker) writeFiles() error {
 		if ns == "" {
 			ns = identity.DefaultNamespace
 		}
-		names = fmt.Sprintf("%s.%s.%s.svc.cluster.local\t%s", host, sub, ns, host)
+		names = fmt.Sprintf("%s.%s.%s.svc.%s\t%s", host, sub, ns, w.domain(), host)
 	}
 	ip := w.netns.IP
 	if ip == "" {
@@ -291,7 +315,14 @@ func (w *podWorker) writeFiles() error {
 	if err := os.WriteFile(filepath.Join(dir, "hosts"), []byte(hosts), 0o644); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "hostname"), []byte(host+"\n"), 0o644)
+	if w.env.dns != nil {
+		if server, domain := w.env.dns(); server != "" {
+			if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), []byte(resolvConf(server, domain, w.namespace)), 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	return os.WriteFile(filepath.Join(dir, "hostname"), []byte(w.utsHostname()+"\n"), 0o644)
 }
 
 func (w *podWorker) containerConfig(c *ctrState) ContainerConfig {
@@ -313,7 +344,7 @@ func (w *podWorker) containerConfig(c *ctrState) ContainerConfig {
 		env = append(env, e.GetName()+"="+e.GetValue())
 	}
 	dir := w.env.podDir(w.key)
-	return ContainerConfig{
+	cfg := ContainerConfig{
 		ID:         c.id,
 		Image:      c.spec.GetImage(),
 		PullPolicy: c.spec.GetImagePullPolicy(),
@@ -322,13 +353,24 @@ func (w *podWorker) containerConfig(c *ctrState) ContainerConfig {
 		Args:       c.spec.GetArgs(),
 		Env:        env,
 		WorkingDir: c.spec.GetWorkingDir(),
-		Hostname:   w.hostname(),
+		Hostname:   w.utsHostname(),
 		NetNSPath:  w.netns.NetNSPath,
-		Files: map[string]string{
-			"/etc/hosts":    filepath.Join(dir, "hosts"),
-			"/etc/hostname": filepath.Join(dir, "hostname"),
-		},
+		Files:      w.files(dir),
 	}
+	cfg.HostNetwork = p.GetSpec().GetHostNetwork()
+	return cfg
+}
+
+// files are the pod's files bind-mounted into every container.
+func (w *podWorker) files(dir string) map[string]string {
+	f := map[string]string{
+		"/etc/hosts":    filepath.Join(dir, "hosts"),
+		"/etc/hostname": filepath.Join(dir, "hostname"),
+	}
+	if _, err := os.Stat(filepath.Join(dir, "resolv.conf")); err == nil {
+		f["/etc/resolv.conf"] = filepath.Join(dir, "resolv.conf")
+	}
+	return f
 }
 
 func (w *podWorker) logPath(c *ctrState) string {

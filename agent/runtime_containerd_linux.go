@@ -149,6 +149,7 @@ func (r *containerdRuntime) Create(ctx context.Context, cfg ContainerConfig) err
 		WithPodEnv(cfg.Hostname, cfg.Env),
 		oci.WithHostname(cfg.Hostname),
 		WithNetNSPath(cfg.NetNSPath),
+		WithHostNetwork(cfg.HostNetwork),
 		WithReadOnlyFiles(cfg.Files),
 	}
 	if r.cgroupParent != "" {

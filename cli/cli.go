@@ -418,6 +418,9 @@ func (a *app) getOne(ctx context.Context, kind, ns, name string) (item, *ordov1.
 	}
 	cctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
+	if kind == kindEndpoints {
+		return a.getEndpoints(cctx, c, ns, name)
+	}
 	resp, err := c.Get(cctx, &ordov1.GetRequest{Ref: &ordov1.ObjectRef{Kind: kind, Name: name, Namespace: ns}})
 	if err != nil {
 		return item{}, nil, a.rpcError(err)
