@@ -76,6 +76,7 @@ type Agent struct {
 	queue    []*ordov1.AgentMessage
 	notify   chan struct{}
 	onReport func(*ordov1.PodStatusReport) // tests
+	nodeNet  NodeNetwork                   // nil: pods get no addresses
 	wg       sync.WaitGroup
 }
 
@@ -96,6 +97,9 @@ func New(ctx context.Context, cfg Config, rt Runtime, net PodNetwork) *Agent {
 		notify:  make(chan struct{}, 1),
 	}
 	a.env = &podEnv{rt: rt, net: net, stateDir: cfg.StateDir, nodeName: cfg.NodeName, log: log, report: a.report}
+	if len(cfg.Addresses) > 0 {
+		a.env.nodeIP = cfg.Addresses[0]
+	}
 	return a
 }
 
@@ -293,6 +297,7 @@ func (a *Agent) session(ctx context.Context, client ordov1.NodeClient) (connecte
 	if err != nil {
 		return false, fmt.Errorf("register: %w", err)
 	}
+	a.configureNetwork(ctx, resp.GetNetwork())
 	hb := time.Duration(resp.GetHeartbeatIntervalMs()) * time.Millisecond
 	if hb <= 0 {
 		hb = time.Second
@@ -324,6 +329,12 @@ func (a *Agent) session(ctx context.Context, client ordov1.NodeClient) (connecte
 			if d := msg.GetDesired(); d != nil {
 				a.log.Debug("desired pods", "version", d.GetVersion(), "pods", len(d.GetPods()))
 				a.ApplyDesired(d.GetPods())
+			}
+			if nc := msg.GetNetwork(); nc != nil {
+				a.configureNetwork(sctx, nc)
+			}
+			if d := msg.GetDns(); d != nil {
+				a.setRecords(d)
 			}
 		}
 	}()
@@ -401,6 +412,8 @@ func Run(ctx context.Context, cfg Config) error {
 	defer cc.Close()
 	rt := NewContainerdRuntime(cc, cfg.Namespace, cfg.Snapshotter, cfg.CgroupParent)
 	netns := &network.NetNS{Dir: filepath.Join(cfg.StateDir, "netns")}
+	nodeNet := newNodeNet(netns, filepath.Join(cfg.StateDir, "network"), cfg.DNSUpstreams, log)
+	defer nodeNet.Close()
 
 	conn, err := grpc.NewClient(cfg.Scheduler, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -410,7 +423,8 @@ func Run(ctx context.Context, cfg Config) error {
 
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	a := New(pctx, cfg, rt, netns)
+	a := New(pctx, cfg, rt, nodeNet)
+	a.SetNodeNetwork(nodeNet)
 	for attempt := 1; ; attempt++ {
 		err := a.Scan(ctx)
 		if err == nil {

@@ -24,6 +24,7 @@ type Config struct {
 	StateDir          string            // default /run/ordo-agent
 	Snapshotter       string            // default: containerd's (overlayfs)
 	CgroupParent      string            // default: containerd's /<namespace>/<container>
+	DNSUpstreams      []string          // for names outside the cluster domain; default: /etc/resolv.conf; "none": refuse
 	Logger            *slog.Logger
 }
 
@@ -40,6 +41,7 @@ func ParseFlags(args []string) (Config, error) {
 		cfg    Config
 		labels string
 		addrs  listFlag
+		dnsUp  listFlag
 		max    int
 	)
 	fs.StringVar(&cfg.Scheduler, "scheduler", os.Getenv("ORDO_ADDR"), "scheduler address: unix:///path/ordo.sock or host:port (env ORDO_ADDR)")
@@ -52,6 +54,7 @@ func ParseFlags(args []string) (Config, error) {
 	fs.StringVar(&cfg.StateDir, "state-dir", "/run/ordo-agent", "directory for pod network namespaces, files and logs")
 	fs.StringVar(&cfg.Snapshotter, "snapshotter", "", "containerd snapshotter (default: containerd's default, overlayfs)")
 	fs.StringVar(&cfg.CgroupParent, "cgroup-parent", "", "cgroup under which pod containers go, as <parent>/<container> (default: containerd's /<namespace>/<container>)")
+	fs.Var(&dnsUp, "dns-upstream", "DNS server (host[:port], repeatable) for names outside the cluster domain; \"none\" refuses them (default: the node's /etc/resolv.conf)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -64,6 +67,7 @@ func ParseFlags(args []string) (Config, error) {
 	}
 	cfg.Labels = l
 	cfg.Addresses = addrs
+	cfg.DNSUpstreams = dnsUp
 	cfg.MaxPods = int32(max)
 	return cfg.withDefaults()
 }

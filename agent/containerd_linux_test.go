@@ -51,7 +51,7 @@ func TestMain(m *testing.M) {
 
 // requirePrivileged skips (or, under CI=true, fails) when the tests cannot run
 // real containers.
-func requirePrivileged(t *testing.T) {
+func requirePrivileged(t testing.TB) {
 	t.Helper()
 	ci := os.Getenv("CI") == "true"
 	missing := ""
@@ -76,7 +76,7 @@ func requirePrivileged(t *testing.T) {
 }
 
 // sharedContainerd starts (once) the tests' containerd with the test image imported.
-func sharedContainerd(t *testing.T) *testContainerd {
+func sharedContainerd(t testing.TB) *testContainerd {
 	t.Helper()
 	requirePrivileged(t)
 	ctdOnce.Do(func() { ctd, ctdErr = startContainerd() })
@@ -219,7 +219,7 @@ type testAgent struct {
 	net     *network.NetNS
 }
 
-func newTestAgent(t *testing.T, c *testContainerd, stateDir string) *testAgent {
+func newTestAgent(t testing.TB, c *testContainerd, stateDir string) *testAgent {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := Config{NodeName: "node-1", StateDir: stateDir, Namespace: testNamespace, MaxPods: 110,
@@ -242,7 +242,7 @@ func (ta *testAgent) exit() {
 	ta.Wait()
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
@@ -251,7 +251,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 // waitReport returns the first report satisfying ok, failing after a minute
 // (a safety net against hangs, not a speed assertion).
-func (ta *testAgent) waitReport(t *testing.T, what string, ok func(*ordov1.PodStatusReport) bool) *ordov1.PodStatusReport {
+func (ta *testAgent) waitReport(t testing.TB, what string, ok func(*ordov1.PodStatusReport) bool) *ordov1.PodStatusReport {
 	t.Helper()
 	timeout := time.After(time.Minute)
 	for {

@@ -44,6 +44,8 @@ type podEnv struct {
 	net      PodNetwork
 	stateDir string
 	nodeName string
+	nodeIP   string                         // hostNetwork pods' IP
+	dns      func() (server, domain string) // nil: pods keep the image's resolv.conf
 	log      *slog.Logger
 	report   func(*ordov1.PodStatusReport)
 }
@@ -222,7 +224,8 @@ func (w *podWorker) setup(ctx context.Context) bool {
 	}
 	w.publish()
 
-	for attempt := 1; ; attempt++ {
+	t0 := time.Now()
+	for attempt := 1; !w.pod.GetSpec().GetHostNetwork(); attempt++ {
 		p, err := w.env.net.Setup(sctx, w.key)
 		if err == nil {
 			w.netns = p
@@ -238,12 +241,17 @@ func (w *podWorker) setup(ctx context.Context) bool {
 			return false
 		}
 	}
+	if w.pod.GetSpec().GetHostNetwork() {
+		w.netns = network.Pod{IP: w.env.nodeIP}
+	}
+	tNet := time.Now()
 	if err := w.writeFiles(); err != nil {
 		w.log.Error("write pod files", "err", err)
 		w.reason, w.message = "ContainerCreating", err.Error()
 		w.publish()
 		return false
 	}
+	tFiles := time.Now()
 	for i := range w.ctrs {
 		if !w.startContainer(sctx, i) {
 			return false
@@ -252,6 +260,7 @@ func (w *podWorker) setup(ctx context.Context) bool {
 	w.phase = ordov1.PodPhase_POD_PHASE_RUNNING
 	w.reason, w.message = "", ""
 	w.publish()
+	w.log.Debug("pod started", "network", tNet.Sub(t0), "files", tFiles.Sub(tNet), "containers", time.Since(tFiles))
 	return true
 }
 
@@ -260,6 +269,25 @@ func (w *podWorker) hostname() string {
 		return h
 	}
 	return w.name
+}
+
+// utsHostname is the container's host name: the FQDN with setHostnameAsFQDN.
+func (w *podWorker) utsHostname() string {
+	if w.pod.GetSpec().GetSetHostnameAsFqdn() {
+		if f := podFQDN(w.hostname(), w.pod.GetSpec().GetSubdomain(), w.namespace, w.domain()); f != "" {
+			return f
+		}
+	}
+	return w.hostname()
+}
+
+func (w *podWorker) domain() string {
+	if w.env.dns != nil {
+		if _, d := w.env.dns(); d != "" {
+			return d
+		}
+	}
+	return "cluster.local"
 }
 
 func (w *podWorker) writeFiles() error {
@@ -277,7 +305,7 @@ func (w *podWorker) writeFiles() error {
 		if ns == "" {
 			ns = identity.DefaultNamespace
 		}
-		names = fmt.Sprintf("%s.%s.%s.svc.cluster.local\t%s", host, sub, ns, host)
+		names = fmt.Sprintf("%s.%s.%s.svc.%s\t%s", host, sub, ns, w.domain(), host)
 	}
 	ip := w.netns.IP
 	if ip == "" {
@@ -287,7 +315,14 @@ func (w *podWorker) writeFiles() error {
 	if err := os.WriteFile(filepath.Join(dir, "hosts"), []byte(hosts), 0o644); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "hostname"), []byte(host+"\n"), 0o644)
+	if w.env.dns != nil {
+		if server, domain := w.env.dns(); server != "" {
+			if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), []byte(resolvConf(server, domain, w.namespace)), 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	return os.WriteFile(filepath.Join(dir, "hostname"), []byte(w.utsHostname()+"\n"), 0o644)
 }
 
 func (w *podWorker) containerConfig(c *ctrState) ContainerConfig {
@@ -309,7 +344,7 @@ func (w *podWorker) containerConfig(c *ctrState) ContainerConfig {
 		env = append(env, e.GetName()+"="+e.GetValue())
 	}
 	dir := w.env.podDir(w.key)
-	return ContainerConfig{
+	cfg := ContainerConfig{
 		ID:         c.id,
 		Image:      c.spec.GetImage(),
 		PullPolicy: c.spec.GetImagePullPolicy(),
@@ -318,13 +353,24 @@ func (w *podWorker) containerConfig(c *ctrState) ContainerConfig {
 		Args:       c.spec.GetArgs(),
 		Env:        env,
 		WorkingDir: c.spec.GetWorkingDir(),
-		Hostname:   w.hostname(),
+		Hostname:   w.utsHostname(),
 		NetNSPath:  w.netns.NetNSPath,
-		Files: map[string]string{
-			"/etc/hosts":    filepath.Join(dir, "hosts"),
-			"/etc/hostname": filepath.Join(dir, "hostname"),
-		},
+		Files:      w.files(dir),
 	}
+	cfg.HostNetwork = p.GetSpec().GetHostNetwork()
+	return cfg
+}
+
+// files are the pod's files bind-mounted into every container.
+func (w *podWorker) files(dir string) map[string]string {
+	f := map[string]string{
+		"/etc/hosts":    filepath.Join(dir, "hosts"),
+		"/etc/hostname": filepath.Join(dir, "hostname"),
+	}
+	if _, err := os.Stat(filepath.Join(dir, "resolv.conf")); err == nil {
+		f["/etc/resolv.conf"] = filepath.Join(dir, "resolv.conf")
+	}
+	return f
 }
 
 func (w *podWorker) logPath(c *ctrState) string {
@@ -349,18 +395,21 @@ func (w *podWorker) startContainer(ctx context.Context, i int) bool {
 		return sleep(ctx, backoff(attempt, 200*time.Millisecond, 30*time.Second))
 	}
 	for attempt := 1; ; attempt++ {
+		t0 := time.Now()
 		if err := w.env.rt.EnsureImage(ctx, c.spec.GetImage(), c.spec.GetImagePullPolicy()); err != nil {
 			if ctx.Err() != nil || !fail(attempt, "ErrImagePull", err) {
 				return false
 			}
 			continue
 		}
+		tImage := time.Now()
 		if err := w.env.rt.Create(ctx, w.containerConfig(c)); err != nil {
 			if ctx.Err() != nil || !fail(attempt, "CreateContainerError", err) {
 				return false
 			}
 			continue
 		}
+		tCreate := time.Now()
 		// The exit channel lives as long as the worker, not just this setup.
 		running, exit, err := w.env.rt.Attach(w.ctx, c.id)
 		if err == nil && !running {
@@ -372,6 +421,8 @@ func (w *podWorker) startContainer(ctx context.Context, i int) bool {
 			}
 			continue
 		}
+		w.log.Debug("container started", "container", c.spec.GetName(), "image", tImage.Sub(t0),
+			"create", tCreate.Sub(tImage), "start", time.Since(tCreate))
 		c.reason, c.msg = "", ""
 		w.reason, w.message = "ContainerCreating", ""
 		w.started(i, exit)

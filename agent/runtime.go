@@ -48,6 +48,8 @@ type ContainerConfig struct {
 	WorkingDir string
 	Hostname   string
 	NetNSPath  string
+	// HostNetwork runs the container in the node's network namespace.
+	HostNetwork bool
 	// Files bind-mounted read-only into the container: destination -> host path.
 	Files map[string]string
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/opencontainers/go-digest"
 	"io"
 	"path"
 	"strconv"
@@ -32,6 +33,14 @@ type containerdRuntime struct {
 	// (the local lab) never share a cgroup.
 	cgroupParent string
 	execSeq      atomic.Uint64
+
+	mu sync.Mutex
+	// fresh holds containers this runtime created and has not started yet:
+	// they have no task, so Attach and Start skip the look-ups.
+	fresh map[string]containerd.Container
+	// unpacked records image digests known to be unpacked for the snapshotter.
+	// Digests are immutable, so the answer stays true while the image exists.
+	unpacked map[digest.Digest]bool
 }
 
 var _ Runtime = (*containerdRuntime)(nil)
@@ -40,7 +49,8 @@ var _ Runtime = (*containerdRuntime)(nil)
 // snapshotter means containerd's default (overlayfs); an empty cgroupParent
 // means containerd's cgroup layout.
 func NewContainerdRuntime(client *containerd.Client, namespace, snapshotter, cgroupParent string) Runtime {
-	return &containerdRuntime{client: client, namespace: namespace, snapshotter: snapshotter, cgroupParent: cgroupParent}
+	return &containerdRuntime{client: client, namespace: namespace, snapshotter: snapshotter, cgroupParent: cgroupParent,
+		fresh: map[string]containerd.Container{}, unpacked: map[digest.Digest]bool{}}
 }
 
 func (r *containerdRuntime) ctx(ctx context.Context) context.Context {
@@ -95,6 +105,13 @@ func (r *containerdRuntime) EnsureImage(ctx context.Context, ref, policy string)
 			return &ImageError{Reason: "ErrImagePull", Message: fmt.Sprintf("failed to pull image %q: %v", ref, perr)}
 		}
 	}
+	dgst := img.Target().Digest
+	r.mu.Lock()
+	known := r.unpacked[dgst]
+	r.mu.Unlock()
+	if known {
+		return nil
+	}
 	unpacked, err := img.IsUnpacked(ctx, r.snapshotter)
 	if err != nil {
 		return fmt.Errorf("check image %s: %w", ref, err)
@@ -104,6 +121,9 @@ func (r *containerdRuntime) EnsureImage(ctx context.Context, ref, policy string)
 			return fmt.Errorf("unpack image %s: %w", ref, err)
 		}
 	}
+	r.mu.Lock()
+	r.unpacked[dgst] = true
+	r.mu.Unlock()
 	return nil
 }
 
@@ -129,13 +149,15 @@ func (r *containerdRuntime) Create(ctx context.Context, cfg ContainerConfig) err
 		WithPodEnv(cfg.Hostname, cfg.Env),
 		oci.WithHostname(cfg.Hostname),
 		WithNetNSPath(cfg.NetNSPath),
+		WithHostNetwork(cfg.HostNetwork),
 		WithReadOnlyFiles(cfg.Files),
 	}
 	if r.cgroupParent != "" {
 		specOpts = append(specOpts, oci.WithCgroup(path.Join(r.cgroupParent, cfg.ID)))
 	}
-	create := func() error {
-		_, err := r.client.NewContainer(ctx, cfg.ID,
+	var created containerd.Container
+	create := func() (err error) {
+		created, err = r.client.NewContainer(ctx, cfg.ID,
 			containerd.WithImage(img),
 			containerd.WithSnapshotter(r.snapshotter),
 			containerd.WithNewSnapshot(cfg.ID, img),
@@ -154,7 +176,21 @@ func (r *containerdRuntime) Create(ctx context.Context, cfg ContainerConfig) err
 	if err != nil {
 		return fmt.Errorf("create container %s: %w", cfg.ID, err)
 	}
+	r.mu.Lock()
+	r.fresh[cfg.ID] = created
+	r.mu.Unlock()
 	return nil
+}
+
+// takeFresh returns the container if this runtime just created it (no task yet).
+func (r *containerdRuntime) takeFresh(id string, remove bool) (containerd.Container, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.fresh[id]
+	if ok && remove {
+		delete(r.fresh, id)
+	}
+	return c, ok
 }
 
 func (r *containerdRuntime) snapshotterName() string {
@@ -181,13 +217,16 @@ func waitChan(ctx context.Context, ch <-chan containerd.ExitStatus) <-chan ExitS
 
 func (r *containerdRuntime) Start(ctx context.Context, id, logPath string) (<-chan ExitStatus, error) {
 	ctx = r.ctx(ctx)
-	c, err := r.client.LoadContainer(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("load container %s: %w", id, err)
-	}
-	if old, err := c.Task(ctx, nil); err == nil {
-		if _, err := old.Delete(ctx, containerd.WithProcessKill); err != nil && !cerrdefs.IsNotFound(err) {
-			return nil, fmt.Errorf("delete old task of %s: %w", id, err)
+	c, fresh := r.takeFresh(id, true)
+	if !fresh {
+		var err error
+		if c, err = r.client.LoadContainer(ctx, id); err != nil {
+			return nil, fmt.Errorf("load container %s: %w", id, err)
+		}
+		if old, err := c.Task(ctx, nil); err == nil {
+			if _, err := old.Delete(ctx, containerd.WithProcessKill); err != nil && !cerrdefs.IsNotFound(err) {
+				return nil, fmt.Errorf("delete old task of %s: %w", id, err)
+			}
 		}
 	}
 	task, err := c.NewTask(ctx, cio.LogFile(logPath))
@@ -207,6 +246,9 @@ func (r *containerdRuntime) Start(ctx context.Context, id, logPath string) (<-ch
 }
 
 func (r *containerdRuntime) Attach(ctx context.Context, id string) (bool, <-chan ExitStatus, error) {
+	if _, fresh := r.takeFresh(id, false); fresh {
+		return false, nil, nil
+	}
 	ctx = r.ctx(ctx)
 	c, err := r.client.LoadContainer(ctx, id)
 	if err != nil {
@@ -372,6 +414,7 @@ func (r *containerdRuntime) Stop(ctx context.Context, id string, grace time.Dura
 }
 
 func (r *containerdRuntime) Remove(ctx context.Context, id string) error {
+	r.takeFresh(id, true)
 	ctx = r.ctx(ctx)
 	c, err := r.client.LoadContainer(ctx, id)
 	if cerrdefs.IsNotFound(err) {

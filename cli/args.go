@@ -27,6 +27,8 @@ var flagDefs = []flagDef{
 	{name: "watch", aliases: []string{"--watch", "-w"}},
 	{name: "replicas", aliases: []string{"--replicas"}, value: true},
 	{name: "dry-run", aliases: []string{"--dry-run"}},
+	{name: "revision", aliases: []string{"--revision"}, value: true},
+	{name: "to-revision", aliases: []string{"--to-revision"}, value: true},
 	{name: "help", aliases: []string{"--help", "-h"}},
 }
 

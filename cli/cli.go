@@ -107,6 +107,10 @@ func (a *app) run(ctx context.Context, argv []string) int {
 		err = a.scale(ctx, args)
 	case "delete":
 		err = a.delete(ctx, args)
+	case "rollout":
+		err = a.rollout(ctx, args)
+	case "set":
+		err = a.set(ctx, args)
 	case "version":
 		if err = args.only("version"); err == nil {
 			fmt.Fprintf(a.stdout, "ordo version %s %s %s/%s\n", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
@@ -414,6 +418,9 @@ func (a *app) getOne(ctx context.Context, kind, ns, name string) (item, *ordov1.
 	}
 	cctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
+	if kind == kindEndpoints {
+		return a.getEndpoints(cctx, c, ns, name)
+	}
 	resp, err := c.Get(cctx, &ordov1.GetRequest{Ref: &ordov1.ObjectRef{Kind: kind, Name: name, Namespace: ns}})
 	if err != nil {
 		return item{}, nil, a.rpcError(err)

@@ -37,6 +37,8 @@ func kindOf(s string) (string, bool) {
 		return kindPod, true
 	case "node", "nodes", "no":
 		return kindNode, true
+	case "endpoints", "endpoint", "ep":
+		return kindEndpoints, true
 	}
 	return "", false
 }
@@ -175,6 +177,8 @@ func header(kind string, wide bool) []string {
 			return []string{"NAME", "TYPE", "CLUSTER-IP", "PORT(S)", "AGE", "SELECTOR"}
 		}
 		return []string{"NAME", "TYPE", "CLUSTER-IP", "PORT(S)", "AGE"}
+	case kindEndpoints:
+		return []string{"NAME", "ENDPOINTS", "AGE"}
 	}
 	return nil
 }
@@ -387,6 +391,8 @@ func (it item) row(now time.Time, wide bool) []string {
 		return nodeRow(m, now, wide)
 	case *ordov1.Service:
 		return serviceRow(m, now, wide)
+	case *ordov1.Endpoints:
+		return endpointsRow(m, now)
 	}
 	return nil
 }
@@ -411,6 +417,10 @@ func listItems(kind string, resp *ordov1.ListResponse) []item {
 	case kindNode:
 		for _, n := range resp.GetNodes() {
 			out = append(out, item{kind, n, n.GetMetadata()})
+		}
+	case kindEndpoints:
+		for _, e := range resp.GetEndpoints() {
+			out = append(out, item{kind, e, e.GetMetadata()})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {

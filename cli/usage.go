@@ -11,6 +11,9 @@ Commands:
   describe KIND NAME            show an object in detail, with its recent events
   scale sts/NAME --replicas=N   change the number of replicas of a StatefulSet
   delete -f FILE | KIND NAME    delete objects
+  rollout status|history|undo|restart sts/NAME
+                                follow, list, undo or restart a StatefulSet's rollout
+  set image sts/NAME C=IMAGE    change the image of a StatefulSet's container
   version                       print the client version
   help [COMMAND]                show help
 

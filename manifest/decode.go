@@ -257,8 +257,10 @@ func convertTemplate(path string, in *podTemplateSpec) (*ordov1.PodTemplate, err
 	out := &ordov1.PodTemplate{
 		Metadata: &ordov1.ObjectMeta{Labels: in.Metadata.Labels, Annotations: in.Metadata.Annotations},
 		Spec: &ordov1.PodSpec{
-			RestartPolicy: ps.RestartPolicy,
-			NodeSelector:  ps.NodeSelector,
+			RestartPolicy:     ps.RestartPolicy,
+			NodeSelector:      ps.NodeSelector,
+			HostNetwork:       ps.HostNetwork,
+			SetHostnameAsFqdn: ps.SetHostnameAsFQDN,
 		},
 	}
 	if g := ps.TerminationGracePeriodSeconds; g != nil {

@@ -155,7 +155,7 @@ type podSpec struct {
 	ServiceAccount               unsupported `json:"serviceAccount"`
 	AutomountServiceAccountToken unsupported `json:"automountServiceAccountToken"`
 	NodeName                     unsupported `json:"nodeName"`
-	HostNetwork                  unsupported `json:"hostNetwork"`
+	HostNetwork                  bool        `json:"hostNetwork"`
 	HostPID                      unsupported `json:"hostPID"`
 	HostIPC                      unsupported `json:"hostIPC"`
 	HostUsers                    unsupported `json:"hostUsers"`
@@ -175,7 +175,7 @@ type podSpec struct {
 	PreemptionPolicy             unsupported `json:"preemptionPolicy"`
 	Overhead                     unsupported `json:"overhead"`
 	TopologySpreadConstraints    unsupported `json:"topologySpreadConstraints"`
-	SetHostnameAsFQDN            unsupported `json:"setHostnameAsFQDN"`
+	SetHostnameAsFQDN            bool        `json:"setHostnameAsFQDN"`
 	OS                           unsupported `json:"os"`
 	SchedulingGates              unsupported `json:"schedulingGates"`
 	ResourceClaims               unsupported `json:"resourceClaims"`

@@ -243,6 +243,9 @@ func (c *controlService) List(ctx context.Context, req *ordov1.ListRequest) (*or
 }
 
 func (c *controlService) list(_ context.Context, req *ordov1.ListRequest) (*ordov1.ListResponse, error) {
+	if isEndpointsKind(req.GetKind()) {
+		return c.listEndpoints(req), nil
+	}
 	kind, err := kindOf(req.GetKind())
 	if err != nil {
 		return nil, err

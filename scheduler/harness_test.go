@@ -195,6 +195,7 @@ type fakeAgent struct {
 	sendMu sync.Mutex
 	stream ordov1.Node_ConnectClient
 	cancel context.CancelFunc
+	ended  chan error // receives how each stream ended
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced on every received message
@@ -209,7 +210,7 @@ type fakeAgent struct {
 }
 
 func newFakeAgent(t testing.TB, name string) *fakeAgent {
-	return &fakeAgent{t: t, name: name, maxPods: 50, changed: make(chan struct{}), seen: map[string]bool{},
+	return &fakeAgent{t: t, name: name, maxPods: 50, ended: make(chan error, 8), changed: make(chan struct{}), seen: map[string]bool{},
 		running: map[string]uint64{}, status: map[string]*ordov1.PodStatus{}}
 }
 
@@ -252,6 +253,10 @@ func (a *fakeAgent) receive(stream ordov1.Node_ConnectClient) {
 	for {
 		msg, err := stream.Recv()
 		if err != nil {
+			select {
+			case a.ended <- err:
+			default:
+			}
 			return
 		}
 		d := msg.GetDesired()

@@ -194,6 +194,9 @@ func (l *loop) reconcile(key string) {
 			if err := tx.DeleteStatefulSet(ns, name); err != nil {
 				return err
 			}
+			if err := tx.DeleteRevisionsOf(ns, name); err != nil {
+				return err
+			}
 			return tx.Record(KindStatefulSet, ns, name, "Deleted", "StatefulSet %s deleted: no pods remain", name)
 		})
 		if err != nil {
@@ -201,12 +204,19 @@ func (l *loop) reconcile(key string) {
 		}
 		return
 	}
+	revs, err := l.store.Revisions(ns, name)
+	if err != nil {
+		l.log.Error("read revision history", "set", key, "err", err)
+		l.requeueAfter(key, time.Second)
+		return
+	}
 	in := controller.Input{
-		Set:     set,
-		Pods:    pods,
-		Nodes:   l.store.Nodes(),
-		AllPods: l.store.podsUnsorted(),
-		Now:     time.Now(),
+		Set:       set,
+		Pods:      pods,
+		Nodes:     l.store.Nodes(),
+		AllPods:   l.store.podsUnsorted(),
+		Now:       time.Now(),
+		Revisions: controllerRevisions(revs),
 	}
 	if deleting {
 		c := proto.Clone(set).(*ordov1.StatefulSet)
@@ -217,16 +227,26 @@ func (l *loop) reconcile(key string) {
 	if res.RequeueAfter > 0 {
 		l.requeueAfter(key, res.RequeueAfter)
 	}
-	if len(res.Actions) == 0 && (res.Status == nil || proto.Equal(res.Status, set.GetStatus())) {
+	if res.Rollback != nil && !deleting {
+		l.rollback(key, set, res)
 		return
 	}
-	// Actions are synced before any agent hears of them; a status-only write
-	// is not (it is computed again after a restart).
+	history := res.NewRevision != nil || len(res.PruneRevisions) > 0
+	if len(res.Actions) == 0 && !history && (res.Status == nil || proto.Equal(res.Status, set.GetStatus())) {
+		return
+	}
+	// Actions and history are synced before any agent hears of them; a
+	// status-only write is not (it is computed again after a restart).
 	update := l.store.Update
-	if len(res.Actions) == 0 {
+	if len(res.Actions) == 0 && !history {
 		update = l.store.UpdateUnsynced
 	}
-	err := update(func(tx *Tx) error {
+	err = update(func(tx *Tx) error {
+		if history {
+			if err := applyHistory(tx, set, res); err != nil {
+				return err
+			}
+		}
 		for _, a := range res.Actions {
 			if err := l.apply(tx, a); err != nil {
 				return err

@@ -40,6 +40,7 @@ type nodeService struct {
 	lease     time.Duration
 
 	version atomic.Uint64
+	netw    *clusterNet // pod CIDRs and DNS records
 
 	mu    sync.Mutex
 	nodes map[string]*nodeState
@@ -84,6 +85,8 @@ func newNodeService(store *Store, log *slog.Logger, heartbeat, lease time.Durati
 		nodes:     map[string]*nodeState{},
 	}
 	n.version.Store(uint64(time.Now().UnixNano()))
+	n.netw = newClusterNet(store, log)
+	n.netw.wake = n.pokeAll
 	store.OnCommit(n.onCommit)
 	return n
 }
@@ -185,6 +188,9 @@ func (n *nodeService) register(_ context.Context, req *ordov1.RegisterRequest) (
 		node.AgentVersion = req.GetAgentVersion()
 		node.LastHeartbeat = nil
 		node.Pods = 0
+		if err := n.netw.assignPodCIDR(node); err != nil {
+			return err
+		}
 		if cur != nil && proto.Equal(cur, node) {
 			return nil
 		}
@@ -210,6 +216,7 @@ func (n *nodeService) register(_ context.Context, req *ordov1.RegisterRequest) (
 		Session:             session,
 		HeartbeatIntervalMs: n.heartbeat.Milliseconds(),
 		LeaseDurationMs:     n.lease.Milliseconds(),
+		Network:             n.netw.config(name),
 	}, nil
 }
 
@@ -325,6 +332,7 @@ func (n *nodeService) hello(tx *Tx, log *slog.Logger, node string, h *ordov1.Hel
 // right away.
 func (n *nodeService) sender(ctx context.Context, stream ordov1.Node_ConnectServer, conn *nodeConn) error {
 	var last []*ordov1.Pod
+	var sent netSender
 	first := true
 	for {
 		pods := n.desired(conn.node)
@@ -337,6 +345,11 @@ func (n *nodeService) sender(ctx context.Context, stream ordov1.Node_ConnectServ
 				return err
 			}
 			last, first = pods, false
+		}
+		for _, msg := range sent.next(n.netw, conn.node) {
+			if err := stream.Send(msg); err != nil {
+				return err
+			}
 		}
 		select {
 		case <-conn.kick:

@@ -53,18 +53,15 @@ func TestNewConnectionReplacesTheOldOne(t *testing.T) {
 	h := startHarness(t, t.TempDir())
 	first := newFakeAgent(t, "node-1")
 	first.connect(h)
-	oldStream := first.stream
 	second := newFakeAgent(t, "node-1")
 	second.connect(h)
-	for {
-		_, err := oldStream.Recv()
-		if err == nil {
-			continue
-		}
+	select {
+	case err := <-first.ended:
 		if status.Code(err) != codes.Aborted {
 			t.Fatalf("old stream ended with %v, want Aborted", err)
 		}
-		break
+	case <-time.After(waitLimit):
+		t.Fatal("old stream still open after a new connection from the same node")
 	}
 	h.apply(setManifest("web", 1, "OrderedReady"))
 	agents{second}.waitDesired(t, "web-0")

@@ -425,3 +425,48 @@ func TestWatchStreamsChangesAndEvents(t *testing.T) {
 		}
 	}
 }
+
+func TestRollingUpdateReplacesFromTheHighestOrdinal(t *testing.T) {
+	h := startHarness(t, t.TempDir())
+	a := newFakeAgent(t, "node-1")
+	a.connect(h)
+	as := agents{a}
+	h.apply(setManifest("web", 3, "OrderedReady"))
+	as.waitDesired(t, "web-0")
+	readyUpTo(t, h, as, "web", 0, 2)
+	old := h.getSet("web").GetStatus().GetUpdateRevision()
+	epochs := map[string]uint64{}
+	for _, n := range []string{"web-0", "web-1", "web-2"} {
+		epochs[n] = a.epoch(n)
+	}
+
+	h.apply(strings.Replace(setManifest("web", 3, "OrderedReady"), `"3600"`, `"7200"`, 1))
+	for _, n := range []string{"web-2", "web-1", "web-0"} {
+		var rest []string
+		for _, m := range []string{"web-0", "web-1", "web-2"} {
+			if m != n {
+				rest = append(rest, m)
+			}
+		}
+		as.waitDesired(t, rest...)
+		a.gone(n)
+		as.waitDesired(t, "web-0", "web-1", "web-2")
+		if e := a.epoch(n); e <= epochs[n] {
+			t.Fatalf("%s not recreated: epoch %d", n, e)
+		}
+		a.ready(n)
+		h.settle(n+" ready", func(s *Store) bool { return s.Pod("default", n).GetStatus().GetReady() })
+	}
+	st := h.getSet("web").GetStatus()
+	if st.GetUpdateRevision() == old || st.GetCurrentRevision() != st.GetUpdateRevision() || st.GetUpdatedReplicas() != 3 || st.GetReadyReplicas() != 3 {
+		t.Fatalf("status after the update: %v", st)
+	}
+	for _, p := range h.sched.store.PodsOfSet("default", "web") {
+		if p.GetRevision() != st.GetUpdateRevision() || p.GetSpec().GetContainers()[0].GetCommand()[1] != "7200" {
+			t.Fatalf("%s still on %s", p.GetMetadata().GetName(), p.GetRevision())
+		}
+	}
+	if revs, err := h.sched.store.Revisions("default", "web"); err != nil || len(revs) != 2 || revs[1].GetMetadata().GetName() != st.GetUpdateRevision() {
+		t.Fatalf("revision history: %v, %v", revs, err)
+	}
+}

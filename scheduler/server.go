@@ -43,6 +43,7 @@ type Config struct {
 	DataDir           string // holds ordo.db
 	HeartbeatInterval time.Duration
 	LeaseDuration     time.Duration
+	ClusterCIDR       string       // pod CIDRs of nodes are /24 blocks of it (default 10.244.0.0/16)
 	LogLevel          string       // debug, info, warn, error
 	Logger            *slog.Logger // optional; built from LogLevel when nil
 }
@@ -62,6 +63,7 @@ func ParseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&cfg.DataDir, "data-dir", DefaultDataDir, "directory of the store (ordo.db)")
 	fs.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", DefaultHeartbeatInterval, "how often agents send heartbeats")
 	fs.DurationVar(&cfg.LeaseDuration, "lease-duration", DefaultLeaseDuration, "how long a node stays Ready without a heartbeat")
+	fs.StringVar(&cfg.ClusterCIDR, "cluster-cidr", DefaultClusterCIDR, "block that node pod CIDRs (/24 each) come from")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -126,6 +128,12 @@ func New(cfg Config) (*Scheduler, error) {
 	s := &Scheduler{cfg: cfg, log: log, store: store}
 	s.loop = newLoop(store, log)
 	s.nodes = newNodeService(store, log, cfg.HeartbeatInterval, cfg.LeaseDuration)
+	if cfg.ClusterCIDR != "" {
+		if err := s.nodes.netw.setClusterCIDR(cfg.ClusterCIDR); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
 	s.control = &controlService{store: store, nodes: s.nodes, log: log}
 	s.server = grpc.NewServer()
 	ordov1.RegisterControlServer(s.server, s.control)

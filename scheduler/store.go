@@ -174,7 +174,7 @@ func OpenStore(path string) (*Store, error) {
 
 func (s *Store) load() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketSets, bucketServices, bucketPods, bucketNodes, bucketEvents, bucketMeta} {
+		for _, b := range [][]byte{bucketSets, bucketServices, bucketPods, bucketNodes, bucketEvents, bucketMeta, bucketRevisions} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
 			}

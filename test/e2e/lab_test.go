@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 	if labDir == "" {
 		labDir = "/run/ordo-lab"
 	}
-	code := func() int {
+	code := func() (code int) {
 		if labErr = prerequisites(); labErr != nil {
 			return m.Run() // each test reports labErr
 		}
@@ -57,6 +57,10 @@ func TestMain(m *testing.M) {
 			if out, err := runLab("down"); err != nil {
 				fmt.Fprintf(os.Stderr, "scripts/lab down: %v\n%s", err, out)
 			}
+			if left := labLeftovers(); len(left) > 0 {
+				fmt.Fprintf(os.Stderr, "scripts/lab down left behind: %v\n", left)
+				code = 1
+			}
 		}()
 		conn, err := grpc.NewClient("unix://"+filepath.Join(labDir, "ordo.sock"),
 			grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -66,7 +70,7 @@ func TestMain(m *testing.M) {
 		}
 		defer conn.Close()
 		control = ordov1.NewControlClient(conn)
-		code := m.Run()
+		code = m.Run()
 		if code != 0 {
 			dumpLabLogs()
 		}
