@@ -91,6 +91,18 @@ func TestOrderedStatefulSetAcrossVMs(t *testing.T) {
 	if len(used) != labNodes {
 		t.Errorf("pods on %d VMs, want all %d: %v", len(used), labNodes, used)
 	}
+	// Pods reach each other by their stable DNS names, across VMs.
+	for name, p := range pods {
+		for other, q := range pods {
+			if other == name {
+				continue
+			}
+			got := strings.TrimSpace(execInPod(t, p.GetNodeName(), name, "nginx", "wget", "-qO-", "http://"+other+".nginx/"))
+			if got != other {
+				t.Errorf("%s (on %s) fetching http://%s.nginx/ (on %s): %q", name, p.GetNodeName(), other, q.GetNodeName(), got)
+			}
+		}
+	}
 	deleteSet(t, "web")
 	for i := 1; i <= labNodes; i++ {
 		vm := fmt.Sprintf("node-%d", i)
