@@ -38,6 +38,9 @@ var (
 	control   ordov1.ControlClient
 	labErr    error // why the lab is not usable
 	enabled   = os.Getenv("ORDO_VMLAB") == "1"
+	// reuse runs the tests against a lab that is already up and leaves it
+	// running (for working on the tests).
+	reuse = os.Getenv("ORDO_VMLAB_REUSE") == "1"
 )
 
 func TestMain(m *testing.M) {
@@ -53,10 +56,14 @@ func TestMain(m *testing.M) {
 		if labErr = prerequisites(); labErr != nil {
 			return m.Run()
 		}
-		_, _ = runVMLab(2*time.Minute, "down")
-		start := time.Now()
-		out, err := runVMLab(20*time.Minute, "up", "--nodes", fmt.Sprint(labNodes))
-		fmt.Fprintf(os.Stderr, "vmlab up (%.0fs):\n%s", time.Since(start).Seconds(), out)
+		var out string
+		var err error
+		if !reuse {
+			_, _ = runVMLab(2*time.Minute, "down")
+			start := time.Now()
+			out, err = runVMLab(20*time.Minute, "up", "--nodes", fmt.Sprint(labNodes))
+			fmt.Fprintf(os.Stderr, "vmlab up (%.0fs):\n%s", time.Since(start).Seconds(), out)
+		}
 		if err != nil {
 			labErr = fmt.Errorf("scripts/vmlab up: %v", err)
 			dumpConsoles()
@@ -77,7 +84,7 @@ func TestMain(m *testing.M) {
 		}
 		return code
 	}()
-	if enabled {
+	if enabled && !reuse {
 		if out, err := runVMLab(2*time.Minute, "down"); err != nil {
 			fmt.Fprintf(os.Stderr, "scripts/vmlab down: %v\n%s", err, out)
 			code = 1
