@@ -141,7 +141,9 @@ func TestChoose(t *testing.T) {
 			pvs:  []*ordov1.PersistentVolume{pv("a", gi, "x", boundTo("default", "other", "u1")), pv("b", gi, "x", boundTo("default", "c", "old-uid"), released), pv("z", 4*gi, "x")},
 			want: "z"},
 		{name: "volume reserved for this claim", claim: claim("c", gi, class("x")),
-			pvs:  []*ordov1.PersistentVolume{pv("a", gi, "x"), pv("mine", 9*gi, "x", func(p *ordov1.PersistentVolume) { p.Spec.ClaimRef = &ordov1.ObjectReference{Namespace: "default", Name: "c"} })},
+			pvs: []*ordov1.PersistentVolume{pv("a", gi, "x"), pv("mine", 9*gi, "x", func(p *ordov1.PersistentVolume) {
+				p.Spec.ClaimRef = &ordov1.ObjectReference{Namespace: "default", Name: "c"}
+			})},
 			want: "a"},
 		{name: "claim naming a volume", claim: claim("c", gi, class("x"), volumeName("big")),
 			pvs: []*ordov1.PersistentVolume{pv("a", gi, "x"), pv("big", 9*gi, "x")}, want: "big"},
