@@ -37,6 +37,12 @@ func kindOf(s string) (string, bool) {
 		return kindPod, true
 	case "node", "nodes", "no":
 		return kindNode, true
+	case "persistentvolume", "persistentvolumes", "pv":
+		return kindPV, true
+	case "persistentvolumeclaim", "persistentvolumeclaims", "pvc":
+		return kindPVC, true
+	case "storageclass", "storageclasses", "sc":
+		return kindSC, true
 	}
 	return "", false
 }
@@ -176,7 +182,7 @@ func header(kind string, wide bool) []string {
 		}
 		return []string{"NAME", "TYPE", "CLUSTER-IP", "PORT(S)", "AGE"}
 	}
-	return nil
+	return storageHeader(kind, wide)
 }
 
 func orNone(s string) string {
@@ -388,7 +394,7 @@ func (it item) row(now time.Time, wide bool) []string {
 	case *ordov1.Service:
 		return serviceRow(m, now, wide)
 	}
-	return nil
+	return storageRow(it.msg, now, wide)
 }
 
 func (it item) name() string { return lowerKind(it.kind) + "/" + it.meta.GetName() }
@@ -412,6 +418,8 @@ func listItems(kind string, resp *ordov1.ListResponse) []item {
 		for _, n := range resp.GetNodes() {
 			out = append(out, item{kind, n, n.GetMetadata()})
 		}
+	default:
+		out = storageItems(kind, resp)
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i].meta, out[j].meta
@@ -450,7 +458,7 @@ func eventItem(ev *ordov1.Event) (item, bool) {
 		s := ev.GetObject().GetService()
 		return item{kindService, s, s.GetMetadata()}, true
 	}
-	return item{}, false
+	return storageEventItem(ev)
 }
 
 func matchesLabels(meta *ordov1.ObjectMeta, sel map[string]string) bool {
