@@ -2,6 +2,7 @@ package manifest_test
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -143,5 +144,24 @@ func TestDefaultStorageClassAnnotation(t *testing.T) {
 	}
 	if sc := objs[0].GetStorageClass(); !sc.GetIsDefault() || sc.GetVolumeBindingMode() != "Immediate" {
 		t.Errorf("storage class = %v", sc)
+	}
+}
+
+func TestStorageExampleDecodes(t *testing.T) {
+	data, err := os.ReadFile("../examples/web-local-storage.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := manifest.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, o := range objs {
+		k, _, _ := manifest.Ref(o)
+		kinds[k]++
+	}
+	if kinds["StorageClass"] != 1 || kinds["PersistentVolume"] != 3 || kinds["StatefulSet"] != 1 || kinds["Service"] != 1 {
+		t.Fatalf("kinds = %v", kinds)
 	}
 }
