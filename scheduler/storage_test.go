@@ -147,15 +147,15 @@ func TestLocalVolumesPlacePods(t *testing.T) {
 
 	// Claims are kept when the set scales down (default retention).
 	old.ready("web-0")
-	owners := map[string]*fakeAgent{}
+	as.waitOwner(t, "web-2").ready("web-2")
+	owners, epochs := map[string]*fakeAgent{}, map[string]uint64{}
 	for _, n := range []string{"web-2", "web-1", "web-0"} {
 		owners[n] = as.owner(t, n)
+		epochs[n] = owners[n].epoch(n)
 	}
-	as.waitOwner(t, "web-2").ready("web-2")
 	h.scale("web", 0)
 	for _, n := range []string{"web-2", "web-1", "web-0"} {
-		a := owners[n]
-		ep := a.epoch(n)
+		a, ep := owners[n], epochs[n]
 		as.wait(t, n+" stopped", func() bool { return desiredPod(a, n) == nil })
 		a.reportEpoch(n, ep, ordov1.PodPhase_POD_PHASE_GONE, false)
 	}
