@@ -23,6 +23,7 @@ import (
 	"github.com/ordoproject/ordo/internal/identity"
 	"github.com/ordoproject/ordo/network"
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
+	"github.com/ordoproject/ordo/volumes"
 )
 
 // foundPod is a pod whose containers the agent found in containerd at start-up.
@@ -96,7 +97,8 @@ func New(ctx context.Context, cfg Config, rt Runtime, net PodNetwork) *Agent {
 		latest:  map[string]*ordov1.PodStatusReport{},
 		notify:  make(chan struct{}, 1),
 	}
-	a.env = &podEnv{rt: rt, net: net, stateDir: cfg.StateDir, nodeName: cfg.NodeName, log: log, report: a.report}
+	a.env = &podEnv{rt: rt, net: net, stateDir: cfg.StateDir, nodeName: cfg.NodeName, log: log, report: a.report,
+		vols: volumes.NewManager(cfg.StateDir, &volumes.KernelMounter{}, log)}
 	if len(cfg.Addresses) > 0 {
 		a.env.nodeIP = cfg.Addresses[0]
 	}
@@ -335,6 +337,9 @@ func (a *Agent) session(ctx context.Context, client ordov1.NodeClient) (connecte
 			}
 			if d := msg.GetDns(); d != nil {
 				a.setRecords(d)
+			}
+			if vc := msg.GetVolumeCleanup(); vc != nil {
+				go a.cleanupVolume(vc)
 			}
 		}
 	}()

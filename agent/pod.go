@@ -19,6 +19,7 @@ import (
 	"github.com/ordoproject/ordo/internal/identity"
 	"github.com/ordoproject/ordo/network"
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
+	"github.com/ordoproject/ordo/volumes"
 )
 
 // PodNetwork gives each pod its network namespace (and later its address).
@@ -42,6 +43,7 @@ const defaultGrace = 30 * time.Second
 type podEnv struct {
 	rt       Runtime
 	net      PodNetwork
+	vols     VolumeManager
 	stateDir string
 	nodeName string
 	nodeIP   string                         // hostNetwork pods' IP
@@ -111,6 +113,7 @@ type podWorker struct {
 	phase                  ordov1.PodPhase
 	reason, message        string
 	netns                  network.Pod
+	volumes                map[string]volumes.Source
 	ctrs                   []*ctrState
 	startedTime, readyTime time.Time
 	wasReady               bool
@@ -252,6 +255,9 @@ func (w *podWorker) setup(ctx context.Context) bool {
 		return false
 	}
 	tFiles := time.Now()
+	if !w.prepareVolumes(sctx) {
+		return false
+	}
 	for i := range w.ctrs {
 		if !w.startContainer(sctx, i) {
 			return false
@@ -356,6 +362,7 @@ func (w *podWorker) containerConfig(c *ctrState) ContainerConfig {
 		Hostname:   w.utsHostname(),
 		NetNSPath:  w.netns.NetNSPath,
 		Files:      w.files(dir),
+		Mounts:     w.mounts(c),
 	}
 	cfg.HostNetwork = p.GetSpec().GetHostNetwork()
 	return cfg
@@ -731,6 +738,7 @@ func (w *podWorker) teardown(ctx context.Context) {
 	if err := os.RemoveAll(w.env.podDir(w.key)); err != nil {
 		w.log.Warn("remove pod files", "err", err)
 	}
+	w.releaseVolumes()
 	if err := os.RemoveAll(w.env.logDir(w.key)); err != nil {
 		w.log.Warn("remove pod logs", "err", err)
 	}

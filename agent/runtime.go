@@ -5,6 +5,8 @@ import (
 	"io"
 	"syscall"
 	"time"
+
+	"github.com/ordoproject/ordo/volumes"
 )
 
 // Runtime runs the containers of pods. The pod supervisor consumes it; the
@@ -52,6 +54,8 @@ type ContainerConfig struct {
 	HostNetwork bool
 	// Files bind-mounted read-only into the container: destination -> host path.
 	Files map[string]string
+	// Mounts are the container's volume mounts.
+	Mounts []volumes.Mount
 }
 
 // ExitStatus is how a task ended. Err is set when watching it failed (for

@@ -21,6 +21,7 @@ import (
 	"github.com/distribution/reference"
 
 	"github.com/ordoproject/ordo/internal/identity"
+	"github.com/ordoproject/ordo/volumes"
 )
 
 // containerdRuntime runs containers through containerd, in one namespace.
@@ -151,6 +152,7 @@ func (r *containerdRuntime) Create(ctx context.Context, cfg ContainerConfig) err
 		WithNetNSPath(cfg.NetNSPath),
 		WithHostNetwork(cfg.HostNetwork),
 		WithReadOnlyFiles(cfg.Files),
+		volumes.WithMounts(cfg.Mounts),
 	}
 	if r.cgroupParent != "" {
 		specOpts = append(specOpts, oci.WithCgroup(path.Join(r.cgroupParent, cfg.ID)))

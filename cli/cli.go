@@ -318,7 +318,7 @@ func kindAndNames(cmd string, pos []string) (string, []string, error) {
 	k, name, slash := strings.Cut(pos[0], "/")
 	kind, ok := kindOf(k)
 	if !ok {
-		return "", nil, usagef("unknown kind %q (supported: statefulsets (sts), pods (po), nodes (no), services (svc))", k)
+		return "", nil, usagef("unknown kind %q (supported: statefulsets (sts), pods (po), nodes (no), services (svc), persistentvolumes (pv), persistentvolumeclaims (pvc), storageclasses (sc))", k)
 	}
 	var names []string
 	if slash {
@@ -358,7 +358,7 @@ func (a *app) get(ctx context.Context, args *args) error {
 		return err
 	}
 	ns := namespaceOf(args)
-	if args.bools["all-namespaces"] || kind == kindNode {
+	if args.bools["all-namespaces"] || clusterScoped(kind) {
 		ns = ""
 	}
 	c, err := a.dial()
@@ -437,6 +437,8 @@ func (a *app) getOne(ctx context.Context, kind, ns, name string) (item, *ordov1.
 	case kindService:
 		s := resp.GetObject().GetService()
 		it = item{kind, s, s.GetMetadata()}
+	default:
+		it, _ = storageEventItem(&ordov1.Event{Object: resp.GetObject()})
 	}
 	if it.meta == nil {
 		return item{}, nil, fmt.Errorf("%s %q: the scheduler returned no object", lowerKind(kind), name)
@@ -461,7 +463,7 @@ func (a *app) printItems(kind, format string, items []item, single bool, t *tabl
 	}
 	if len(items) == 0 {
 		switch {
-		case kind == kindNode:
+		case clusterScoped(kind):
 			fmt.Fprintln(a.stderr, "No resources found")
 		case ns == "":
 			fmt.Fprintln(a.stderr, "No resources found")
@@ -471,7 +473,7 @@ func (a *app) printItems(kind, format string, items []item, single bool, t *tabl
 		return nil
 	}
 	now := a.now()
-	allNS := ns == "" && kind != kindNode
+	allNS := ns == "" && !clusterScoped(kind)
 	rows := make([][]string, 0, len(items))
 	for _, it := range items {
 		rows = append(rows, withNamespace(allNS, it.meta, it.row(now, format == "wide")))
@@ -495,7 +497,7 @@ func withNamespace(allNS bool, meta *ordov1.ObjectMeta, row []string) []string {
 // watch prints a line for every change of the listed objects until ctx ends.
 func (a *app) watch(ctx context.Context, stream ordov1.Control_WatchClient, kind, ns string, names []string, sel map[string]string, format string, t *table) error {
 	if len(t.widths) == 0 && format != "json" && format != "yaml" && format != "name" {
-		t.fit(withNamespace(ns == "" && kind != kindNode, nil, header(kind, format == "wide")))
+		t.fit(withNamespace(ns == "" && !clusterScoped(kind), nil, header(kind, format == "wide")))
 	}
 	want := map[string]bool{}
 	for _, n := range names {
@@ -542,11 +544,11 @@ func (a *app) watch(ctx context.Context, stream ordov1.Control_WatchClient, kind
 			if ev.GetType() == ordov1.EventType_EVENT_TYPE_DELETED && kind == kindPod {
 				row[2] = "Deleted"
 			}
-			row = withNamespace(ns == "" && kind != kindNode, it.meta, row)
+			row = withNamespace(ns == "" && !clusterScoped(kind), it.meta, row)
 			t.fit(row)
 			if !t.headed {
 				// The list was empty: the first change brings the header.
-				h := withNamespace(ns == "" && kind != kindNode, nil, header(kind, format == "wide"))
+				h := withNamespace(ns == "" && !clusterScoped(kind), nil, header(kind, format == "wide"))
 				t.fit(h)
 				io.WriteString(a.stdout, t.line(h))
 				t.headed = true

@@ -39,6 +39,12 @@ func kindOf(s string) (string, bool) {
 		return kindNode, true
 	case "endpoints", "endpoint", "ep":
 		return kindEndpoints, true
+	case "persistentvolume", "persistentvolumes", "pv":
+		return kindPV, true
+	case "persistentvolumeclaim", "persistentvolumeclaims", "pvc":
+		return kindPVC, true
+	case "storageclass", "storageclasses", "sc":
+		return kindSC, true
 	}
 	return "", false
 }
@@ -180,7 +186,7 @@ func header(kind string, wide bool) []string {
 	case kindEndpoints:
 		return []string{"NAME", "ENDPOINTS", "AGE"}
 	}
-	return nil
+	return storageHeader(kind, wide)
 }
 
 func orNone(s string) string {
@@ -394,7 +400,7 @@ func (it item) row(now time.Time, wide bool) []string {
 	case *ordov1.Endpoints:
 		return endpointsRow(m, now)
 	}
-	return nil
+	return storageRow(it.msg, now, wide)
 }
 
 func (it item) name() string { return lowerKind(it.kind) + "/" + it.meta.GetName() }
@@ -422,6 +428,8 @@ func listItems(kind string, resp *ordov1.ListResponse) []item {
 		for _, e := range resp.GetEndpoints() {
 			out = append(out, item{kind, e, e.GetMetadata()})
 		}
+	default:
+		out = storageItems(kind, resp)
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i].meta, out[j].meta
@@ -460,7 +468,7 @@ func eventItem(ev *ordov1.Event) (item, bool) {
 		s := ev.GetObject().GetService()
 		return item{kindService, s, s.GetMetadata()}, true
 	}
-	return item{}, false
+	return storageEventItem(ev)
 }
 
 func matchesLabels(meta *ordov1.ObjectMeta, sel map[string]string) bool {

@@ -116,8 +116,14 @@ func decodeValue(label string, v any) ([]*ordov1.Object, error) {
 		want, target = "apps/v1", &statefulSet{}
 	case KindService:
 		want, target = "v1", &service{}
+	case KindPersistentVolume:
+		want, target = "v1", &persistentVolume{}
+	case KindPersistentVolumeClaim:
+		want, target = "v1", &persistentVolumeClaim{}
+	case KindStorageClass:
+		want, target = "storage.k8s.io/v1", &storageClass{}
 	default:
-		return nil, errdefs.Invalid(label, "kind %q is not supported (supported: StatefulSet, Service)", kind)
+		return nil, errdefs.Invalid(label, "kind %q is not supported (supported: StatefulSet, Service, PersistentVolume, PersistentVolumeClaim, StorageClass)", kind)
 	}
 	// Prefix errors with the object's name when it has one.
 	prefix := label + " (" + kind + ")"
@@ -157,6 +163,20 @@ func decodeValue(label string, v any) ([]*ordov1.Object, error) {
 			return nil, wrap(err)
 		}
 		obj = &ordov1.Object{Kind: &ordov1.Object_Service{Service: s}}
+	case *persistentVolume:
+		pv, err := convertPV(t)
+		if err != nil {
+			return nil, wrap(err)
+		}
+		obj = &ordov1.Object{Kind: &ordov1.Object_PersistentVolume{PersistentVolume: pv}}
+	case *persistentVolumeClaim:
+		c, err := convertPVC(t)
+		if err != nil {
+			return nil, wrap(err)
+		}
+		obj = &ordov1.Object{Kind: &ordov1.Object_PersistentVolumeClaim{PersistentVolumeClaim: c}}
+	case *storageClass:
+		obj = &ordov1.Object{Kind: &ordov1.Object_StorageClass{StorageClass: convertSC(t)}}
 	}
 	if err := Normalize(obj); err != nil {
 		return nil, wrap(err)
@@ -172,6 +192,12 @@ func Ref(obj *ordov1.Object) (kind, namespace, name string) {
 		kind, md = KindStatefulSet, k.StatefulSet.GetMetadata()
 	case *ordov1.Object_Service:
 		kind, md = KindService, k.Service.GetMetadata()
+	case *ordov1.Object_PersistentVolume:
+		kind, md = KindPersistentVolume, k.PersistentVolume.GetMetadata()
+	case *ordov1.Object_PersistentVolumeClaim:
+		kind, md = KindPersistentVolumeClaim, k.PersistentVolumeClaim.GetMetadata()
+	case *ordov1.Object_StorageClass:
+		kind, md = KindStorageClass, k.StorageClass.GetMetadata()
 	default:
 		return "", "", ""
 	}
@@ -248,6 +274,9 @@ func convertStatefulSet(in *statefulSet) (*ordov1.StatefulSet, error) {
 		return nil, err
 	}
 	out.Spec.Template = tmpl
+	if err := convertStorageFields(spec, out.Spec); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -298,6 +327,7 @@ func convertTemplate(path string, in *podTemplateSpec) (*ordov1.PodTemplate, err
 			out.Spec.Affinity = aff
 		}
 	}
+	convertVolumes(ps, out.Spec)
 	for i := range ps.Containers {
 		c, err := convertContainer(fmt.Sprintf("%s.containers[%d]", spath, i), &ps.Containers[i])
 		if err != nil {
@@ -320,6 +350,7 @@ func convertContainer(path string, in *container) (*ordov1.Container, error) {
 	for _, e := range in.Env {
 		out.Env = append(out.Env, &ordov1.EnvVar{Name: e.Name, Value: e.Value})
 	}
+	convertMounts(in, out)
 	for _, p := range in.Ports {
 		out.Ports = append(out.Ports, &ordov1.ContainerPort{Name: p.Name, ContainerPort: p.ContainerPort, Protocol: p.Protocol})
 	}

@@ -250,13 +250,21 @@ func TestDecodeErrors(t *testing.T) {
 		{"unknown spec field", "replicas: 2", "replica: 2", `StatefulSet "web": spec.replica: unknown field "replica" (did you mean "replicas"?)`},
 		{"unknown container field", "        image: ordo", "        imagee: x\n        image: ordo", cpath + `.imagee: unknown field "imagee"`},
 		{"resources", "", "        resources: {limits: {cpu: 1}}\n", cpath + `.resources: field not supported`},
-		{"volumeMounts", "", "        volumeMounts: [{name: www, mountPath: /x}]\n", cpath + `.volumeMounts: field not supported`},
+		{"volumeMounts name", "", "        volumeMounts: [{name: www, mountPath: /x}]\n", cpath + `.volumeMounts[0].name: "www" names no volume and no volume claim template`},
+		{"mountPath relative", "", "        volumeMounts: [{name: d, mountPath: data}]\n", cpath + `.volumeMounts[0].mountPath: "data": must be an absolute path`},
+		{"subPath escape", "", "        volumeMounts: [{name: d, mountPath: /data, subPath: a/../../b}]\n", cpath + `.volumeMounts[0].subPath: "a/../../b": must not contain '..'`},
+		{"subPath absolute", "", "        volumeMounts: [{name: d, mountPath: /data, subPath: /b}]\n", cpath + `.volumeMounts[0].subPath: "/b": must be a relative path`},
 		{"securityContext", "", "        securityContext: {privileged: true}\n", cpath + `.securityContext: field not supported`},
 		{"lifecycle", "", "        lifecycle: {}\n", cpath + `.lifecycle: field not supported`},
-		{"volumes", "      containers:", "      volumes: []\n      containers:", `spec.template.spec.volumes: field not supported`},
+		{"nfs pod volume", "      containers:", "      volumes: [{name: d, nfs: {server: a, path: /x}}]\n      containers:", `spec.template.spec.volumes[0].nfs: field not supported`},
+		{"configMap volume", "      containers:", "      volumes: [{name: d, configMap: {name: x}}]\n      containers:", `spec.template.spec.volumes[0].configMap: field not supported`},
+		{"hostPath relative", "      containers:", "      volumes: [{name: d, hostPath: {path: data}}]\n      containers:", `spec.template.spec.volumes[0].hostPath.path: "data": must be an absolute path`},
+		{"hostPath dotdot", "      containers:", "      volumes: [{name: d, hostPath: {path: /a/../etc}}]\n      containers:", `spec.template.spec.volumes[0].hostPath.path: "/a/../etc": must not contain '..'`},
 		{"initContainers", "      containers:", "      initContainers: []\n      containers:", `spec.template.spec.initContainers: field not supported`},
 		{"tolerations", "      containers:", "      tolerations: []\n      containers:", `spec.template.spec.tolerations: field not supported`},
-		{"volumeClaimTemplates", "  serviceName: nginx", "  serviceName: nginx\n  volumeClaimTemplates: []", `spec.volumeClaimTemplates: field not supported`},
+		{"claim template storage", "  serviceName: nginx", "  serviceName: nginx\n  volumeClaimTemplates: [{metadata: {name: www}, spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Qi}}}}]", `spec.volumeClaimTemplates[0].spec.resources.requests.storage: "1Qi" is not a quantity`},
+		{"claim template modes", "  serviceName: nginx", "  serviceName: nginx\n  volumeClaimTemplates: [{metadata: {name: www}, spec: {accessModes: [ReadWriteSome], resources: {requests: {storage: 1Gi}}}}]", `spec.volumeClaimTemplates[0].spec.accessModes[0]: "ReadWriteSome" is not supported`},
+		{"retention", "  serviceName: nginx", "  serviceName: nginx\n  persistentVolumeClaimRetentionPolicy: {whenScaled: Keep}", `spec.persistentVolumeClaimRetentionPolicy.whenScaled: "Keep" is not supported`},
 		{"missing name", "  name: web\n", "  labels: {a: b}\n", `document 1 (StatefulSet): metadata.name: required`},
 		{"bad name", "  name: web\n", "  name: Web_1\n", `metadata.name: "Web_1": must be a DNS-1123 label`},
 		{"long name", "  name: web\n", "  name: " + strings.Repeat("a", 62) + "\n", `would exceed 63 characters`},
@@ -308,7 +316,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"imagePullPolicy", "", "        imagePullPolicy: Sometimes\n", cpath + `.imagePullPolicy: "Sometimes" is not supported`},
 		{"serviceName", "serviceName: nginx", "serviceName: Nginx", `spec.serviceName: "Nginx"`},
 		{"apiVersion", "apiVersion: apps/v1", "apiVersion: apps/v1beta1", `StatefulSet "web": apiVersion: "apps/v1beta1" is not supported for kind StatefulSet (want apps/v1)`},
-		{"kind", "kind: StatefulSet", "kind: Deployment", `document 1: kind "Deployment" is not supported (supported: StatefulSet, Service)`},
+		{"kind", "kind: StatefulSet", "kind: Deployment", `document 1: kind "Deployment" is not supported (supported: StatefulSet, Service, PersistentVolume, PersistentVolumeClaim, StorageClass)`},
 		{"wrong type", "  replicas: 2\n", "  replicas: 2\n  template2: 1\n", `spec.template2: unknown field "template2" (did you mean "template"?)`},
 		{"template not an object", "  template:\n", "  template: []\n  x:\n", `spec.template: must be an object`},
 	}
@@ -395,7 +403,7 @@ func TestServiceDefaults(t *testing.T) {
 func TestMultiDocumentErrorsNameTheDocument(t *testing.T) {
 	doc := base + "---\n# comment only\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n"
 	_, err := manifest.Decode([]byte(doc))
-	if err == nil || err.Error() != `document 2: kind "Deployment" is not supported (supported: StatefulSet, Service)` {
+	if err == nil || err.Error() != `document 2: kind "Deployment" is not supported (supported: StatefulSet, Service, PersistentVolume, PersistentVolumeClaim, StorageClass)` {
 		t.Fatalf("error = %v", err)
 	}
 	_, err = manifest.Decode([]byte(base + "---\n" + base))
@@ -436,25 +444,7 @@ func TestReferenceWebManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// As published it claims storage ordo does not provide yet: rejected by name.
-	_, err = manifest.Decode(data)
-	if err == nil {
-		t.Fatal("web.yaml with volumeClaimTemplates decoded without error")
-	}
-	for _, want := range []string{
-		`StatefulSet "web": `,
-		`spec.volumeClaimTemplates: field not supported`,
-		`spec.template.spec.containers[0].volumeMounts: field not supported`,
-	} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not contain %q", err, want)
-		}
-	}
-	// Without the storage parts it applies.
-	text := string(data)
-	i := strings.Index(text, "        volumeMounts:")
-	text = text[:i] // volumeMounts and volumeClaimTemplates are the tail of the file
-	objs, err := manifest.Decode([]byte(text))
+	objs, err := manifest.Decode(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -469,8 +459,17 @@ func TestReferenceWebManifest(t *testing.T) {
 	if sts.GetMetadata().GetName() != "web" || sts.GetSpec().GetReplicas() != 2 || sts.GetSpec().GetServiceName() != "nginx" {
 		t.Errorf("statefulset = %v", sts)
 	}
-	if c := sts.GetSpec().GetTemplate().GetSpec().GetContainers()[0]; c.GetImage() != "registry.cn-hangzhou.aliyuncs.com/chenshi-kubernetes/nginx-slim:0.8" || c.GetPorts()[0].GetName() != "web" {
+	c := sts.GetSpec().GetTemplate().GetSpec().GetContainers()[0]
+	if c.GetImage() != "registry.cn-hangzhou.aliyuncs.com/chenshi-kubernetes/nginx-slim:0.8" || c.GetPorts()[0].GetName() != "web" {
 		t.Errorf("container = %v", c)
+	}
+	if m := c.GetVolumeMounts(); len(m) != 1 || m[0].GetName() != "www" || m[0].GetMountPath() != "/usr/share/nginx/html" {
+		t.Errorf("volumeMounts = %v", m)
+	}
+	tmpl := sts.GetSpec().GetVolumeClaimTemplates()
+	if len(tmpl) != 1 || tmpl[0].GetMetadata().GetName() != "www" || tmpl[0].GetSpec().GetStorageBytes() != 10<<20 ||
+		tmpl[0].GetSpec().GetStorageClassName() != "local-storage" || tmpl[0].GetSpec().GetAccessModes()[0] != "ReadWriteOnce" {
+		t.Errorf("volumeClaimTemplates = %v", tmpl)
 	}
 }
 
@@ -496,11 +495,14 @@ func TestReferenceMongoManifest(t *testing.T) {
 	if got := spec.GetTemplate().GetSpec().GetContainers()[0].GetCommand(); strings.Join(got, " ") != "mongod --bind_ip_all --replSet rs0" {
 		t.Errorf("command = %v", got)
 	}
-	// The published version mounts hostPath volumes: rejected by name.
+	// The published version mounts hostPath volumes.
 	withVolumes := string(data) + "        volumeMounts:\n        - {name: mongo-data, mountPath: /data/db}\n      volumes:\n      - name: mongo-data\n        hostPath: {path: /home/x/mongodb/db}\n"
-	_, err = manifest.Decode([]byte(withVolumes))
-	if err == nil || !strings.Contains(err.Error(), "spec.template.spec.volumes: field not supported") {
-		t.Errorf("error = %v", err)
+	objs, err = manifest.Decode([]byte(withVolumes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := objs[1].GetStatefulSet().GetSpec().GetTemplate().GetSpec().GetVolumes(); len(v) != 1 || v[0].GetHostPath().GetPath() != "/home/x/mongodb/db" {
+		t.Errorf("volumes = %v", v)
 	}
 }
 

@@ -52,8 +52,23 @@ func Normalize(obj *ordov1.Object) error {
 			return errdefs.Invalid("", "empty Service")
 		}
 		return normalizeService(k.Service)
+	case *ordov1.Object_PersistentVolume:
+		if k.PersistentVolume == nil {
+			return errdefs.Invalid("", "empty PersistentVolume")
+		}
+		return normalizePV(k.PersistentVolume)
+	case *ordov1.Object_PersistentVolumeClaim:
+		if k.PersistentVolumeClaim == nil {
+			return errdefs.Invalid("", "empty PersistentVolumeClaim")
+		}
+		return normalizePVC(k.PersistentVolumeClaim)
+	case *ordov1.Object_StorageClass:
+		if k.StorageClass == nil {
+			return errdefs.Invalid("", "empty StorageClass")
+		}
+		return normalizeSC(k.StorageClass)
 	}
-	return errdefs.Invalid("kind", "object has no kind (supported: StatefulSet, Service)")
+	return errdefs.Invalid("kind", "object has no kind (supported: StatefulSet, Service, PersistentVolume, PersistentVolumeClaim, StorageClass)")
 }
 
 func normalizeMeta(md **ordov1.ObjectMeta) error {
@@ -149,7 +164,10 @@ func normalizeStatefulSet(s *ordov1.StatefulSet) error {
 	if spec.Template.Spec == nil {
 		spec.Template.Spec = &ordov1.PodSpec{}
 	}
-	return normalizePodSpec("spec.template.spec", spec.Template.Spec)
+	if err := normalizePodSpec("spec.template.spec", spec.Template.Spec); err != nil {
+		return err
+	}
+	return normalizeSetStorage(spec)
 }
 
 func normalizeUpdateStrategy(spec *ordov1.StatefulSetSpec) error {
@@ -235,6 +253,9 @@ func normalizePodSpec(path string, ps *ordov1.PodSpec) error {
 			}
 		}
 	}
+	if err := normalizeVolumes(path, ps); err != nil {
+		return err
+	}
 	if len(ps.Containers) == 0 {
 		return errdefs.Invalid(path+".containers", "must have at least one container")
 	}
@@ -311,6 +332,9 @@ func normalizeContainer(path string, c *ordov1.Container) error {
 			}
 			portNames[p.Name] = true
 		}
+	}
+	if err := normalizeMounts(path, c); err != nil {
+		return err
 	}
 	if err := normalizeProbe(path+".readinessProbe", c.ReadinessProbe, false); err != nil {
 		return err

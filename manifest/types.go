@@ -103,8 +103,8 @@ type statefulSetSpec struct {
 	MinReadySeconds      int32           `json:"minReadySeconds"`
 	Ordinals             *ordinals       `json:"ordinals"`
 
-	VolumeClaimTemplates                 unsupported `json:"volumeClaimTemplates"`
-	PersistentVolumeClaimRetentionPolicy unsupported `json:"persistentVolumeClaimRetentionPolicy"`
+	VolumeClaimTemplates                 []claimTemplate  `json:"volumeClaimTemplates"`
+	PersistentVolumeClaimRetentionPolicy *retentionPolicy `json:"persistentVolumeClaimRetentionPolicy"`
 }
 
 type ordinals struct {
@@ -145,7 +145,7 @@ type podSpec struct {
 	Affinity                      *affinity         `json:"affinity"`
 	TerminationGracePeriodSeconds *int64            `json:"terminationGracePeriodSeconds"`
 
-	Volumes                      unsupported `json:"volumes"`
+	Volumes                      []podVolume `json:"volumes"`
 	InitContainers               unsupported `json:"initContainers"`
 	EphemeralContainers          unsupported `json:"ephemeralContainers"`
 	ActiveDeadlineSeconds        unsupported `json:"activeDeadlineSeconds"`
@@ -251,20 +251,20 @@ type container struct {
 	StartupProbe    *probe          `json:"startupProbe"`
 	ImagePullPolicy string          `json:"imagePullPolicy"`
 
-	Resources                unsupported `json:"resources"`
-	ResizePolicy             unsupported `json:"resizePolicy"`
-	RestartPolicy            unsupported `json:"restartPolicy"`
-	RestartPolicyRules       unsupported `json:"restartPolicyRules"`
-	VolumeMounts             unsupported `json:"volumeMounts"`
-	VolumeDevices            unsupported `json:"volumeDevices"`
-	EnvFrom                  unsupported `json:"envFrom"`
-	Lifecycle                unsupported `json:"lifecycle"`
-	SecurityContext          unsupported `json:"securityContext"`
-	Stdin                    unsupported `json:"stdin"`
-	StdinOnce                unsupported `json:"stdinOnce"`
-	TTY                      unsupported `json:"tty"`
-	TerminationMessagePath   unsupported `json:"terminationMessagePath"`
-	TerminationMessagePolicy unsupported `json:"terminationMessagePolicy"`
+	Resources                unsupported   `json:"resources"`
+	ResizePolicy             unsupported   `json:"resizePolicy"`
+	RestartPolicy            unsupported   `json:"restartPolicy"`
+	RestartPolicyRules       unsupported   `json:"restartPolicyRules"`
+	VolumeMounts             []volumeMount `json:"volumeMounts"`
+	VolumeDevices            unsupported   `json:"volumeDevices"`
+	EnvFrom                  unsupported   `json:"envFrom"`
+	Lifecycle                unsupported   `json:"lifecycle"`
+	SecurityContext          unsupported   `json:"securityContext"`
+	Stdin                    unsupported   `json:"stdin"`
+	StdinOnce                unsupported   `json:"stdinOnce"`
+	TTY                      unsupported   `json:"tty"`
+	TerminationMessagePath   unsupported   `json:"terminationMessagePath"`
+	TerminationMessagePolicy unsupported   `json:"terminationMessagePolicy"`
 }
 
 type probe struct {

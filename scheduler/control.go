@@ -42,8 +42,14 @@ func kindOf(k string) (string, error) {
 		return KindPod, nil
 	case "node", "nodes", "no":
 		return KindNode, nil
+	case "persistentvolume", "persistentvolumes", "pv":
+		return KindPersistentVolume, nil
+	case "persistentvolumeclaim", "persistentvolumeclaims", "pvc":
+		return KindPersistentVolumeClaim, nil
+	case "storageclass", "storageclasses", "sc":
+		return KindStorageClass, nil
 	}
-	return "", errdefs.Invalid("kind", "unknown kind %q (supported: StatefulSet, Service, Pod, Node)", k)
+	return "", errdefs.Invalid("kind", "unknown kind %q (supported: StatefulSet, Service, Pod, Node, PersistentVolume, PersistentVolumeClaim, StorageClass)", k)
 }
 
 // ---------------------------------------------------------------- Apply
@@ -91,7 +97,10 @@ func (c *controlService) apply(_ context.Context, req *ordov1.ApplyRequest) (*or
 	err := c.store.Update(func(tx *Tx) error {
 		for _, o := range objs {
 			kind, ns, name := manifest.Ref(o)
-			action, err := applyObject(tx, o)
+			action, ok, err := applyStorage(tx, c.log, o)
+			if !ok {
+				action, err = applyObject(tx, o)
+			}
 			if err != nil {
 				return fmt.Errorf("%s %s/%s: %w", kind, ns, name, err)
 			}
@@ -221,6 +230,26 @@ func (c *controlService) get(_ context.Context, req *ordov1.GetRequest) (*ordov1
 			return nil, errdefs.NotFound("node", key)
 		}
 		resp.Node = c.nodeView(n)
+	case KindPersistentVolume:
+		key = ref.GetName()
+		v := c.store.PersistentVolume(key)
+		if v == nil {
+			return nil, errdefs.NotFound("persistentvolume", key)
+		}
+		resp.Object = &ordov1.Object{Kind: &ordov1.Object_PersistentVolume{PersistentVolume: v}}
+	case KindPersistentVolumeClaim:
+		v := c.store.PersistentVolumeClaim(ns, ref.GetName())
+		if v == nil {
+			return nil, errdefs.NotFound("persistentvolumeclaim", key)
+		}
+		resp.Object = &ordov1.Object{Kind: &ordov1.Object_PersistentVolumeClaim{PersistentVolumeClaim: v}}
+	case KindStorageClass:
+		key = ref.GetName()
+		v := c.store.StorageClass(key)
+		if v == nil {
+			return nil, errdefs.NotFound("storageclass", key)
+		}
+		resp.Object = &ordov1.Object{Kind: &ordov1.Object_StorageClass{StorageClass: v}}
 	}
 	resp.Events = c.store.Events(kind, key)
 	return resp, nil
@@ -252,7 +281,7 @@ func (c *controlService) list(_ context.Context, req *ordov1.ListRequest) (*ordo
 	}
 	ns, sel := req.GetNamespace(), req.GetLabelSelector()
 	match := func(m *ordov1.ObjectMeta) bool {
-		if ns != "" && kind != KindNode && m.GetNamespace() != ns {
+		if ns != "" && kind != KindNode && kind != KindPersistentVolume && kind != KindStorageClass && m.GetNamespace() != ns {
 			return false
 		}
 		for k, v := range sel {
@@ -286,6 +315,24 @@ func (c *controlService) list(_ context.Context, req *ordov1.ListRequest) (*ordo
 		for _, n := range c.store.Nodes() {
 			if match(n.GetMetadata()) {
 				resp.Nodes = append(resp.Nodes, c.nodeView(n))
+			}
+		}
+	case KindPersistentVolume:
+		for _, v := range c.store.PersistentVolumes() {
+			if match(v.GetMetadata()) {
+				resp.PersistentVolumes = append(resp.PersistentVolumes, v)
+			}
+		}
+	case KindPersistentVolumeClaim:
+		for _, v := range c.store.PersistentVolumeClaims() {
+			if match(v.GetMetadata()) {
+				resp.PersistentVolumeClaims = append(resp.PersistentVolumeClaims, v)
+			}
+		}
+	case KindStorageClass:
+		for _, v := range c.store.StorageClasses() {
+			if match(v.GetMetadata()) {
+				resp.StorageClasses = append(resp.StorageClasses, v)
 			}
 		}
 	}
@@ -342,6 +389,8 @@ func (c *controlService) delete(_ context.Context, req *ordov1.DeleteRequest) (*
 				return errdefs.NotFound("pod", Key(ns, name))
 			}
 			return deletePod(tx, c.log, cur, "deleted by user")
+		case KindPersistentVolume, KindPersistentVolumeClaim, KindStorageClass:
+			return deleteStorage(tx, c.log, kind, ns, name)
 		}
 		return errdefs.Invalid("ref.kind", "%s objects cannot be deleted", kind)
 	})

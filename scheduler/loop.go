@@ -72,6 +72,9 @@ func (l *loop) onCommit(changes []Change) {
 			if c.New == nil {
 				all = true
 			}
+		case KindPersistentVolume, KindPersistentVolumeClaim, KindStorageClass:
+			// Volumes becoming free or bound change where pods can go.
+			all = true
 		case KindNode:
 			old, _ := c.Old.(*ordov1.NodeInfo)
 			nw, _ := c.New.(*ordov1.NodeInfo)
@@ -197,6 +200,9 @@ func (l *loop) reconcile(key string) {
 			if err := tx.DeleteRevisionsOf(ns, name); err != nil {
 				return err
 			}
+			if err := applyRetention(tx, l.log, cur, nil, true); err != nil {
+				return err
+			}
 			return tx.Record(KindStatefulSet, ns, name, "Deleted", "StatefulSet %s deleted: no pods remain", name)
 		})
 		if err != nil {
@@ -222,6 +228,10 @@ func (l *loop) reconcile(key string) {
 		c := proto.Clone(set).(*ordov1.StatefulSet)
 		c.Spec.Replicas = 0
 		in.Set = c
+	}
+	in.NodeFilters = nodeFilters(l.store, in.Set, in.Set.GetSpec().GetReplicas(), in.Nodes)
+	if err := l.retention(set, pods); err != nil {
+		l.log.Error("claim retention", "set", key, "err", err)
 	}
 	res := controller.Reconcile(in)
 	if res.RequeueAfter > 0 {
@@ -287,6 +297,9 @@ func (l *loop) apply(tx *Tx, a controller.Action) error {
 		if err != nil {
 			return err
 		}
+		if err := l.volumesFor(tx, p); err != nil {
+			return err
+		}
 		p.Epoch = epoch
 		p.Metadata.CreationTime = nil
 		p.Metadata.DeletionTime = nil
@@ -318,6 +331,12 @@ func (l *loop) apply(tx *Tx, a controller.Action) error {
 		}
 		p := proto.Clone(cur).(*ordov1.Pod)
 		p.NodeName = a.Node
+		if err := l.volumesFor(tx, p); err != nil {
+			return err
+		}
+		if p.NodeName == "" {
+			return l.apply(tx, controller.Action{Kind: controller.MarkUnschedulable, Pod: p, Reason: p.GetStatus().GetMessage()})
+		}
 		p.ScheduledTime = timestamppb.New(tx.Now())
 		if p.Status == nil {
 			p.Status = &ordov1.PodStatus{Phase: ordov1.PodPhase_POD_PHASE_PENDING}

@@ -334,6 +334,7 @@ func (n *nodeService) sender(ctx context.Context, stream ordov1.Node_ConnectServ
 	var last []*ordov1.Pod
 	var sent netSender
 	first := true
+	cleaned := map[string]bool{}
 	for {
 		pods := n.desired(conn.node)
 		if first || !equalPodLists(last, pods) {
@@ -350,6 +351,9 @@ func (n *nodeService) sender(ctx context.Context, stream ordov1.Node_ConnectServ
 			if err := stream.Send(msg); err != nil {
 				return err
 			}
+		}
+		if err := n.sendCleanups(stream, conn.node, cleaned); err != nil {
+			return err
 		}
 		select {
 		case <-conn.kick:
@@ -384,6 +388,8 @@ func desiredView(p *ordov1.Pod) *ordov1.Pod {
 		Revision:      p.Revision,
 		Epoch:         p.Epoch,
 		ScheduledTime: p.ScheduledTime,
+
+		ResolvedVolumes: p.ResolvedVolumes,
 	}
 }
 
@@ -406,6 +412,10 @@ func equalPodLists(a, b []*ordov1.Pod) bool {
 func (n *nodeService) onCommit(changes []Change) {
 	var kick []string
 	for _, c := range changes {
+		if c.Kind == KindPersistentVolume {
+			kick = append(kick, cleanupNode(c.New))
+			continue
+		}
 		if c.Kind != KindPod {
 			continue
 		}
@@ -442,7 +452,8 @@ func desiredChanged(old, nw *ordov1.Pod) bool {
 	return old.GetNodeName() != nw.GetNodeName() || old.GetEpoch() != nw.GetEpoch() ||
 		(old.GetMetadata().GetDeletionTime() == nil) != (nw.GetMetadata().GetDeletionTime() == nil) ||
 		old.GetRevision() != nw.GetRevision() ||
-		!proto.Equal(old.GetSpec(), nw.GetSpec()) || !proto.Equal(old.GetMetadata(), nw.GetMetadata())
+		!proto.Equal(old.GetSpec(), nw.GetSpec()) || !proto.Equal(old.GetMetadata(), nw.GetMetadata()) ||
+		!equalResolved(old.GetResolvedVolumes(), nw.GetResolvedVolumes())
 }
 
 // receive handles the agent's messages until the stream ends.
@@ -458,6 +469,8 @@ func (n *nodeService) receive(stream ordov1.Node_ConnectServer, log *slog.Logger
 			if err := n.store.UpdateUnsynced(func(tx *Tx) error { return mergeReport(tx, log, conn.node, m.Status) }); err != nil {
 				log.Error("store pod status", "pod", m.Status.GetName(), "err", err)
 			}
+		case *ordov1.AgentMessage_VolumeCleanup:
+			n.cleanupDone(log, conn.node, m.VolumeCleanup)
 		case *ordov1.AgentMessage_Heartbeat:
 		case *ordov1.AgentMessage_Hello:
 			log.Warn("unexpected Hello on an open stream; ignored")

@@ -26,6 +26,10 @@ const (
 	KindService     = "Service"
 	KindPod         = "Pod"
 	KindNode        = "Node"
+
+	KindPersistentVolume      = "PersistentVolume"
+	KindPersistentVolumeClaim = "PersistentVolumeClaim"
+	KindStorageClass          = "StorageClass"
 )
 
 // maxEventsPerObject is how many recorded events are kept for one object.
@@ -38,6 +42,9 @@ var (
 	bucketNodes    = []byte("nodes")
 	bucketEvents   = []byte("events")
 	bucketMeta     = []byte("meta")
+	bucketPVs      = []byte("persistentvolumes")
+	bucketPVCs     = []byte("persistentvolumeclaims")
+	bucketClasses  = []byte("storageclasses")
 
 	metaSchema = []byte("schema")
 )
@@ -52,6 +59,12 @@ func bucketOf(kind string) []byte {
 		return bucketPods
 	case KindNode:
 		return bucketNodes
+	case KindPersistentVolume:
+		return bucketPVs
+	case KindPersistentVolumeClaim:
+		return bucketPVCs
+	case KindStorageClass:
+		return bucketClasses
 	}
 	panic("store: unknown kind " + kind)
 }
@@ -66,11 +79,17 @@ func newOf(kind string) proto.Message {
 		return &ordov1.Pod{}
 	case KindNode:
 		return &ordov1.NodeInfo{}
+	case KindPersistentVolume:
+		return &ordov1.PersistentVolume{}
+	case KindPersistentVolumeClaim:
+		return &ordov1.PersistentVolumeClaim{}
+	case KindStorageClass:
+		return &ordov1.StorageClass{}
 	}
 	panic("store: unknown kind " + kind)
 }
 
-var allKinds = []string{KindStatefulSet, KindService, KindPod, KindNode}
+var allKinds = []string{KindStatefulSet, KindService, KindPod, KindNode, KindPersistentVolume, KindPersistentVolumeClaim, KindStorageClass}
 
 // Key is the store key of a namespaced object: "<namespace>/<name>".
 func Key(namespace, name string) string { return namespace + "/" + name }
@@ -174,7 +193,7 @@ func OpenStore(path string) (*Store, error) {
 
 func (s *Store) load() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketSets, bucketServices, bucketPods, bucketNodes, bucketEvents, bucketMeta, bucketRevisions} {
+		for _, b := range [][]byte{bucketSets, bucketServices, bucketPods, bucketNodes, bucketEvents, bucketMeta, bucketRevisions, bucketPVs, bucketPVCs, bucketClasses} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
 			}
@@ -628,7 +647,7 @@ func (t *Tx) NextEpoch() (uint64, error) {
 // to watchers once the transaction commits.
 func (t *Tx) Record(kind, ns, name, reason, format string, args ...any) error {
 	key := name
-	if kind != KindNode {
+	if kind != KindNode && kind != KindPersistentVolume && kind != KindStorageClass {
 		key = Key(ns, name)
 	}
 	ev := &ordov1.Event{
@@ -647,6 +666,10 @@ func (t *Tx) Record(kind, ns, name, reason, format string, args ...any) error {
 		ev.Pod = &ordov1.Pod{Metadata: ref}
 	case KindNode:
 		ev.Node = &ordov1.NodeInfo{Metadata: ref}
+	case KindPersistentVolume:
+		ev.Object = &ordov1.Object{Kind: &ordov1.Object_PersistentVolume{PersistentVolume: &ordov1.PersistentVolume{Metadata: ref}}}
+	case KindPersistentVolumeClaim:
+		ev.Object = &ordov1.Object{Kind: &ordov1.Object_PersistentVolumeClaim{PersistentVolumeClaim: &ordov1.PersistentVolumeClaim{Metadata: ref}}}
 	}
 	ek := eventKey(kind, key)
 	eb, err := t.btx.Bucket(bucketEvents).CreateBucketIfNotExists([]byte(ek))

@@ -75,7 +75,7 @@ func (w *watcher) wants(kind, ns string) bool {
 	if w.kinds != nil && !w.kinds[kind] {
 		return false
 	}
-	return w.ns == "" || kind == KindNode || w.ns == ns
+	return w.ns == "" || kind == KindNode || kind == KindPersistentVolume || kind == KindStorageClass || w.ns == ns
 }
 
 func (h *hub) publish(changes []Change, recorded []pendingEvent, now time.Time) {
@@ -140,6 +140,12 @@ func setEventObject(ev *ordov1.Event, obj proto.Message) {
 		ev.Pod = o
 	case *ordov1.NodeInfo:
 		ev.Node = o
+	case *ordov1.PersistentVolume:
+		ev.Object = &ordov1.Object{Kind: &ordov1.Object_PersistentVolume{PersistentVolume: o}}
+	case *ordov1.PersistentVolumeClaim:
+		ev.Object = &ordov1.Object{Kind: &ordov1.Object_PersistentVolumeClaim{PersistentVolumeClaim: o}}
+	case *ordov1.StorageClass:
+		ev.Object = &ordov1.Object{Kind: &ordov1.Object_StorageClass{StorageClass: o}}
 	}
 }
 
@@ -151,6 +157,8 @@ func eventNamespace(ev *ordov1.Event) string {
 		return ev.Object.GetStatefulSet().GetMetadata().GetNamespace()
 	case ev.Object.GetService() != nil:
 		return ev.Object.GetService().GetMetadata().GetNamespace()
+	case ev.Object.GetPersistentVolumeClaim() != nil:
+		return ev.Object.GetPersistentVolumeClaim().GetMetadata().GetNamespace()
 	}
 	return ""
 }

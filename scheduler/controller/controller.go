@@ -49,6 +49,18 @@ type Input struct {
 	// Revisions is the set's revision history as persisted by the caller from
 	// earlier Results (NewRevision, PruneRevisions), in any order.
 	Revisions []ControllerRevision
+	// NodeFilters restrict placement per pod name (what the pod's volume
+	// claims allow). A pod without an entry may go to any node.
+	NodeFilters map[string]NodeFilter
+}
+
+// NodeFilter restricts where one pod may be placed.
+type NodeFilter struct {
+	// Nodes the pod may go to; nil means any node.
+	Nodes map[string]bool
+	// Reason, when no node is allowed, says why in words a person can act on
+	// ("no PersistentVolume for claim www-web-2: needs 1Gi RWO class local-storage").
+	Reason string
 }
 
 // ControllerRevision is one entry of a set's revision history, like

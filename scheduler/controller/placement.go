@@ -19,6 +19,7 @@ const (
 	reasonTooManyPods          = "Too many pods"
 	reasonAntiAffinity         = "node(s) didn't match pod anti-affinity rules"
 	reasonExistingAntiAffinity = "node(s) didn't satisfy existing pods anti-affinity rules"
+	reasonVolumeNodeAffinity   = "node(s) had volume node affinity conflict"
 )
 
 // Place chooses a node for pod among nodes, given every pod already in the
@@ -33,6 +34,20 @@ const (
 // kube-scheduler does: "0/3 nodes are available: 1 Too many pods, 2 node(s)
 // didn't match pod anti-affinity rules."
 func Place(pod *ordov1.Pod, nodes []*ordov1.NodeInfo, allPods []*ordov1.Pod) (node string, reason string) {
+	return PlaceFiltered(pod, nodes, allPods, nil)
+}
+
+// PlaceFiltered is Place restricted by filter (nil: no restriction): a node
+// the filter does not allow is not feasible ("node(s) had volume node
+// affinity conflict"), and a filter that allows no node at all makes its
+// Reason the pod's.
+func PlaceFiltered(pod *ordov1.Pod, nodes []*ordov1.NodeInfo, allPods []*ordov1.Pod, filter *NodeFilter) (node string, reason string) {
+	if filter != nil && filter.Nodes != nil && len(filter.Nodes) == 0 {
+		if filter.Reason != "" {
+			return "", filter.Reason
+		}
+		return "", fmt.Sprintf("0/%d nodes are available: %d %s.", len(nodes), len(nodes), reasonVolumeNodeAffinity)
+	}
 	if len(nodes) == 0 {
 		return "", "0/0 nodes are available: no nodes are registered."
 	}
@@ -77,6 +92,8 @@ func Place(pod *ordov1.Pod, nodes []*ordov1.NodeInfo, allPods []*ordov1.Pod) (no
 			why = reasonNodeNotReady
 		case !matchesNodeSelector(pod.GetSpec(), labels):
 			why = reasonNodeAffinity
+		case filter != nil && filter.Nodes != nil && !filter.Nodes[name]:
+			why = reasonVolumeNodeAffinity
 		case n.GetCapacity().GetMaxPods() > 0 && count[name] >= int(n.GetCapacity().GetMaxPods()):
 			why = reasonTooManyPods
 		case breaksAntiAffinity(pod, podNS, labels, neighbours, nodeLabelsByName):

@@ -56,7 +56,7 @@ const ReasonUnschedulable = "Unschedulable"
 // Reconcile only reads its input; the pods in the actions are new objects.
 func Reconcile(in Input) Result {
 	v := newView(in)
-	r := &run{now: in.Now, nodes: in.Nodes, placed: mergePods(in.AllPods, in.Pods)}
+	r := &run{now: in.Now, nodes: in.Nodes, placed: mergePods(in.AllPods, in.Pods), filters: in.NodeFilters}
 	var res Result
 	res.Status, res.RequeueAfter = v.computeStatus()
 	v.current = res.Status.CurrentRevision
@@ -246,9 +246,18 @@ func (v *view) decide(r *run) []Action {
 // run carries the decisions of one Reconcile call, so that later placements
 // see earlier ones.
 type run struct {
-	now    time.Time
-	nodes  []*ordov1.NodeInfo
-	placed []*ordov1.Pod
+	now     time.Time
+	nodes   []*ordov1.NodeInfo
+	placed  []*ordov1.Pod
+	filters map[string]NodeFilter
+}
+
+// place runs the placement with p's node filter, if it has one.
+func (r *run) place(p *ordov1.Pod) (string, string) {
+	if f, ok := r.filters[p.GetMetadata().GetName()]; ok {
+		return PlaceFiltered(p, r.nodes, r.placed, &f)
+	}
+	return Place(p, r.nodes, r.placed)
 }
 
 // create builds ordinal's pod on revision; template, when not nil, replaces
@@ -264,7 +273,7 @@ func (r *run) create(set *ordov1.StatefulSet, ordinal int32, revision string, te
 	}
 	p := NewPod(set, ordinal, revision)
 	p.Metadata.CreationTime = timestamppb.New(r.now)
-	node, why := Place(p, r.nodes, r.placed)
+	node, why := r.place(p)
 	if node != "" {
 		p.NodeName = node
 		p.ScheduledTime = timestamppb.New(r.now)
@@ -279,7 +288,7 @@ func (r *run) create(set *ordov1.StatefulSet, ordinal int32, revision string, te
 // schedule binds the unbound pod p if a node fits; otherwise it records why
 // not, when that changed. ok is false when nothing needs to be done.
 func (r *run) schedule(p *ordov1.Pod) (Action, bool) {
-	node, why := Place(p, r.nodes, r.placed)
+	node, why := r.place(p)
 	c := proto.Clone(p).(*ordov1.Pod)
 	if c.Status == nil {
 		c.Status = &ordov1.PodStatus{Phase: ordov1.PodPhase_POD_PHASE_PENDING}

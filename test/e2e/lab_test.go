@@ -153,12 +153,23 @@ func nodeContainers(t testing.TB, node string) []string {
 }
 
 // execInPod runs a command in a pod's container on its node through ctr.
+// `ctr tasks exec` of containerd 1.6 now and then loses the output of a process
+// that exits at once; an empty answer is therefore asked again a few times (the
+// commands the tests run this way are idempotent).
 func execInPod(t testing.TB, node, pod, container string, cmd ...string) (string, error) {
 	t.Helper()
 	id := identity.ContainerID(identity.DefaultNamespace, pod, container)
-	args := append([]string{"exec", node, "--", "ctr", "-n", "ordo", "tasks", "exec",
-		"--exec-id", fmt.Sprintf("e2e-%d", time.Now().UnixNano()), id}, cmd...)
-	return runLab(args...)
+	var out string
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		args := append([]string{"exec", node, "--", "ctr", "-n", "ordo", "tasks", "exec",
+			"--exec-id", fmt.Sprintf("e2e-%d", time.Now().UnixNano()), id}, cmd...)
+		out, err = runLab(args...)
+		if err != nil || strings.TrimSpace(out) != "" {
+			return out, err
+		}
+	}
+	return out, err
 }
 
 func apply(t testing.TB, manifest string) {
