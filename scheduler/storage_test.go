@@ -242,3 +242,25 @@ spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
 		t.Fatalf("volumes after claim deletion: %v", h.sched.store.PersistentVolumes())
 	}
 }
+
+// Claims made from volumeClaimTemplates of an Immediate class bind as they are
+// created, with their pod, and the pod runs where the volume allows.
+func TestImmediateClassClaimTemplatesBind(t *testing.T) {
+	h := startHarness(t, t.TempDir())
+	as := agents{newFakeAgent(t, "node-1"), newFakeAgent(t, "node-2")}
+	for _, a := range as {
+		a.connect(h)
+	}
+	immediate := strings.Replace(localStorage, "WaitForFirstConsumer", "Immediate", 1)
+	h.apply(immediate + localPV("local-pv1", "node-2", "1Gi") + localPV("local-pv2", "node-2", "1Gi") + webWithClaims(2, ""))
+	for _, name := range []string{"web-0", "web-1"} {
+		a := as.waitOwner(t, name)
+		if a.name != "node-2" {
+			t.Fatalf("%s placed on %s; its volume is on node-2", name, a.name)
+		}
+		if c := h.claim("www-" + name); c.GetStatus().GetPhase() != "Bound" {
+			t.Fatalf("claim www-%s = %v", name, c)
+		}
+		a.ready(name)
+	}
+}

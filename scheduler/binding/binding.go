@@ -218,8 +218,10 @@ type Claim struct {
 // ("no PersistentVolume for claim www-web-2: needs 1Gi RWO class local-storage").
 //
 // A bound claim admits the nodes its volume's node affinity admits. An unbound
-// claim of a WaitForFirstConsumer class admits the nodes of its candidate
-// volumes; one of an Immediate class must be bound first, so it admits none.
+// claim admits the nodes of its candidate volumes: with WaitForFirstConsumer it
+// is bound at placement by design; with Immediate it is a claim that has only
+// just been created from its template together with the pod (or whose volume
+// appeared since), and binding it at placement is binding it at once.
 func Nodes(claims []Claim, pvs []*ordov1.PersistentVolume, classes []*ordov1.StorageClass, nodes []*ordov1.NodeInfo) (allowed map[string]bool, reason string) {
 	for _, cl := range claims {
 		c := cl.Claim
@@ -233,10 +235,6 @@ func Nodes(claims []Claim, pvs []*ordov1.PersistentVolume, classes []*ordov1.Sto
 			vols = Candidates(c, pvs, classes)
 			if len(vols) == 0 {
 				return map[string]bool{}, fmt.Sprintf("no PersistentVolume for claim %s: %s", c.GetMetadata().GetName(), Needs(c, classes))
-			}
-			if Mode(ClassOf(c, classes), classes) != WaitForFirstConsumer {
-				// Immediate claims are bound on their own, before any pod uses them.
-				return map[string]bool{}, fmt.Sprintf("claim %s is not bound yet", c.GetMetadata().GetName())
 			}
 		}
 		ok := map[string]bool{}
