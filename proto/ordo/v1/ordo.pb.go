@@ -6256,6 +6256,7 @@ type SchedulerMessage struct {
 	//	*SchedulerMessage_Network
 	//	*SchedulerMessage_Dns
 	//	*SchedulerMessage_VolumeCleanup
+	//	*SchedulerMessage_NodeRemoved
 	Msg           isSchedulerMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -6334,6 +6335,15 @@ func (x *SchedulerMessage) GetVolumeCleanup() *VolumeCleanup {
 	return nil
 }
 
+func (x *SchedulerMessage) GetNodeRemoved() *NodeRemoved {
+	if x != nil {
+		if x, ok := x.Msg.(*SchedulerMessage_NodeRemoved); ok {
+			return x.NodeRemoved
+		}
+	}
+	return nil
+}
+
 type isSchedulerMessage_Msg interface {
 	isSchedulerMessage_Msg()
 }
@@ -6354,6 +6364,10 @@ type SchedulerMessage_VolumeCleanup struct {
 	VolumeCleanup *VolumeCleanup `protobuf:"bytes,4,opt,name=volume_cleanup,json=volumeCleanup,proto3,oneof"`
 }
 
+type SchedulerMessage_NodeRemoved struct {
+	NodeRemoved *NodeRemoved `protobuf:"bytes,5,opt,name=node_removed,json=nodeRemoved,proto3,oneof"`
+}
+
 func (*SchedulerMessage_Desired) isSchedulerMessage_Msg() {}
 
 func (*SchedulerMessage_Network) isSchedulerMessage_Msg() {}
@@ -6361,6 +6375,55 @@ func (*SchedulerMessage_Network) isSchedulerMessage_Msg() {}
 func (*SchedulerMessage_Dns) isSchedulerMessage_Msg() {}
 
 func (*SchedulerMessage_VolumeCleanup) isSchedulerMessage_Msg() {}
+
+func (*SchedulerMessage_NodeRemoved) isSchedulerMessage_Msg() {}
+
+// NodeRemoved tells an agent that its node was deleted from the cluster: it
+// takes down its pod network and DNS server and exits. The scheduler ends the
+// stream after it.
+type NodeRemoved struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reason        string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NodeRemoved) Reset() {
+	*x = NodeRemoved{}
+	mi := &file_ordo_v1_ordo_proto_msgTypes[89]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NodeRemoved) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NodeRemoved) ProtoMessage() {}
+
+func (x *NodeRemoved) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_ordo_proto_msgTypes[89]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NodeRemoved.ProtoReflect.Descriptor instead.
+func (*NodeRemoved) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_ordo_proto_rawDescGZIP(), []int{89}
+}
+
+func (x *NodeRemoved) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
 
 var File_ordo_v1_ordo_proto protoreflect.FileDescriptor
 
@@ -6868,13 +6931,16 @@ const file_ordo_v1_ordo_proto_rawDesc = "" +
 	"\x05Hello\x12\x1b\n" +
 	"\tnode_name\x18\x01 \x01(\tR\bnodeName\x12\x18\n" +
 	"\asession\x18\x02 \x01(\tR\asession\x122\n" +
-	"\arunning\x18\x03 \x03(\v2\x18.ordo.v1.PodStatusReportR\arunning\"\xe9\x01\n" +
+	"\arunning\x18\x03 \x03(\v2\x18.ordo.v1.PodStatusReportR\arunning\"\xa4\x02\n" +
 	"\x10SchedulerMessage\x120\n" +
 	"\adesired\x18\x01 \x01(\v2\x14.ordo.v1.DesiredPodsH\x00R\adesired\x122\n" +
 	"\anetwork\x18\x02 \x01(\v2\x16.ordo.v1.NetworkConfigH\x00R\anetwork\x12'\n" +
 	"\x03dns\x18\x03 \x01(\v2\x13.ordo.v1.ClusterDNSH\x00R\x03dns\x12?\n" +
-	"\x0evolume_cleanup\x18\x04 \x01(\v2\x16.ordo.v1.VolumeCleanupH\x00R\rvolumeCleanupB\x05\n" +
-	"\x03msg*\xc8\x01\n" +
+	"\x0evolume_cleanup\x18\x04 \x01(\v2\x16.ordo.v1.VolumeCleanupH\x00R\rvolumeCleanup\x129\n" +
+	"\fnode_removed\x18\x05 \x01(\v2\x14.ordo.v1.NodeRemovedH\x00R\vnodeRemovedB\x05\n" +
+	"\x03msg\"%\n" +
+	"\vNodeRemoved\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason*\xc8\x01\n" +
 	"\bPodPhase\x12\x19\n" +
 	"\x15POD_PHASE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11POD_PHASE_PENDING\x10\x01\x12\x15\n" +
@@ -6918,7 +6984,7 @@ func file_ordo_v1_ordo_proto_rawDescGZIP() []byte {
 }
 
 var file_ordo_v1_ordo_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_ordo_v1_ordo_proto_msgTypes = make([]protoimpl.MessageInfo, 97)
+var file_ordo_v1_ordo_proto_msgTypes = make([]protoimpl.MessageInfo, 98)
 var file_ordo_v1_ordo_proto_goTypes = []any{
 	(PodPhase)(0),                                // 0: ordo.v1.PodPhase
 	(EventType)(0),                               // 1: ordo.v1.EventType
@@ -7011,22 +7077,23 @@ var file_ordo_v1_ordo_proto_goTypes = []any{
 	(*AgentMessage)(nil),                         // 88: ordo.v1.AgentMessage
 	(*Hello)(nil),                                // 89: ordo.v1.Hello
 	(*SchedulerMessage)(nil),                     // 90: ordo.v1.SchedulerMessage
-	nil,                                          // 91: ordo.v1.ObjectMeta.LabelsEntry
-	nil,                                          // 92: ordo.v1.ObjectMeta.AnnotationsEntry
-	nil,                                          // 93: ordo.v1.LabelSelector.MatchLabelsEntry
-	nil,                                          // 94: ordo.v1.PodSpec.NodeSelectorEntry
-	nil,                                          // 95: ordo.v1.ServiceSpec.SelectorEntry
-	nil,                                          // 96: ordo.v1.ListRequest.LabelSelectorEntry
-	nil,                                          // 97: ordo.v1.SetImageRequest.ImagesEntry
-	nil,                                          // 98: ordo.v1.RegisterRequest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),                // 99: google.protobuf.Timestamp
+	(*NodeRemoved)(nil),                          // 91: ordo.v1.NodeRemoved
+	nil,                                          // 92: ordo.v1.ObjectMeta.LabelsEntry
+	nil,                                          // 93: ordo.v1.ObjectMeta.AnnotationsEntry
+	nil,                                          // 94: ordo.v1.LabelSelector.MatchLabelsEntry
+	nil,                                          // 95: ordo.v1.PodSpec.NodeSelectorEntry
+	nil,                                          // 96: ordo.v1.ServiceSpec.SelectorEntry
+	nil,                                          // 97: ordo.v1.ListRequest.LabelSelectorEntry
+	nil,                                          // 98: ordo.v1.SetImageRequest.ImagesEntry
+	nil,                                          // 99: ordo.v1.RegisterRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),                // 100: google.protobuf.Timestamp
 }
 var file_ordo_v1_ordo_proto_depIdxs = []int32{
-	91,  // 0: ordo.v1.ObjectMeta.labels:type_name -> ordo.v1.ObjectMeta.LabelsEntry
-	92,  // 1: ordo.v1.ObjectMeta.annotations:type_name -> ordo.v1.ObjectMeta.AnnotationsEntry
-	99,  // 2: ordo.v1.ObjectMeta.creation_time:type_name -> google.protobuf.Timestamp
-	99,  // 3: ordo.v1.ObjectMeta.deletion_time:type_name -> google.protobuf.Timestamp
-	93,  // 4: ordo.v1.LabelSelector.match_labels:type_name -> ordo.v1.LabelSelector.MatchLabelsEntry
+	92,  // 0: ordo.v1.ObjectMeta.labels:type_name -> ordo.v1.ObjectMeta.LabelsEntry
+	93,  // 1: ordo.v1.ObjectMeta.annotations:type_name -> ordo.v1.ObjectMeta.AnnotationsEntry
+	100, // 2: ordo.v1.ObjectMeta.creation_time:type_name -> google.protobuf.Timestamp
+	100, // 3: ordo.v1.ObjectMeta.deletion_time:type_name -> google.protobuf.Timestamp
+	94,  // 4: ordo.v1.LabelSelector.match_labels:type_name -> ordo.v1.LabelSelector.MatchLabelsEntry
 	3,   // 5: ordo.v1.LabelSelector.match_expressions:type_name -> ordo.v1.LabelSelectorRequirement
 	5,   // 6: ordo.v1.HTTPGetAction.http_headers:type_name -> ordo.v1.EnvVar
 	7,   // 7: ordo.v1.Probe.exec:type_name -> ordo.v1.ExecAction
@@ -7064,7 +7131,7 @@ var file_ordo_v1_ordo_proto_depIdxs = []int32{
 	31,  // 39: ordo.v1.Affinity.node_affinity_required:type_name -> ordo.v1.NodeSelectorTerm
 	32,  // 40: ordo.v1.Affinity.pod_anti_affinity_required:type_name -> ordo.v1.PodAffinityTerm
 	12,  // 41: ordo.v1.PodSpec.containers:type_name -> ordo.v1.Container
-	94,  // 42: ordo.v1.PodSpec.node_selector:type_name -> ordo.v1.PodSpec.NodeSelectorEntry
+	95,  // 42: ordo.v1.PodSpec.node_selector:type_name -> ordo.v1.PodSpec.NodeSelectorEntry
 	33,  // 43: ordo.v1.PodSpec.affinity:type_name -> ordo.v1.Affinity
 	19,  // 44: ordo.v1.PodSpec.volumes:type_name -> ordo.v1.Volume
 	2,   // 45: ordo.v1.PodTemplate.metadata:type_name -> ordo.v1.ObjectMeta
@@ -7075,30 +7142,30 @@ var file_ordo_v1_ordo_proto_depIdxs = []int32{
 	37,  // 50: ordo.v1.StatefulSetSpec.update_strategy:type_name -> ordo.v1.UpdateStrategy
 	27,  // 51: ordo.v1.StatefulSetSpec.volume_claim_templates:type_name -> ordo.v1.PersistentVolumeClaim
 	29,  // 52: ordo.v1.StatefulSetSpec.persistent_volume_claim_retention_policy:type_name -> ordo.v1.PersistentVolumeClaimRetentionPolicy
-	99,  // 53: ordo.v1.Condition.last_transition_time:type_name -> google.protobuf.Timestamp
+	100, // 53: ordo.v1.Condition.last_transition_time:type_name -> google.protobuf.Timestamp
 	39,  // 54: ordo.v1.StatefulSetStatus.conditions:type_name -> ordo.v1.Condition
 	2,   // 55: ordo.v1.StatefulSet.metadata:type_name -> ordo.v1.ObjectMeta
 	38,  // 56: ordo.v1.StatefulSet.spec:type_name -> ordo.v1.StatefulSetSpec
 	40,  // 57: ordo.v1.StatefulSet.status:type_name -> ordo.v1.StatefulSetStatus
-	95,  // 58: ordo.v1.ServiceSpec.selector:type_name -> ordo.v1.ServiceSpec.SelectorEntry
+	96,  // 58: ordo.v1.ServiceSpec.selector:type_name -> ordo.v1.ServiceSpec.SelectorEntry
 	42,  // 59: ordo.v1.ServiceSpec.ports:type_name -> ordo.v1.ServicePort
 	2,   // 60: ordo.v1.Service.metadata:type_name -> ordo.v1.ObjectMeta
 	43,  // 61: ordo.v1.Service.spec:type_name -> ordo.v1.ServiceSpec
-	99,  // 62: ordo.v1.ContainerStatus.started_time:type_name -> google.protobuf.Timestamp
+	100, // 62: ordo.v1.ContainerStatus.started_time:type_name -> google.protobuf.Timestamp
 	0,   // 63: ordo.v1.PodStatus.phase:type_name -> ordo.v1.PodPhase
 	45,  // 64: ordo.v1.PodStatus.containers:type_name -> ordo.v1.ContainerStatus
-	99,  // 65: ordo.v1.PodStatus.started_time:type_name -> google.protobuf.Timestamp
-	99,  // 66: ordo.v1.PodStatus.ready_time:type_name -> google.protobuf.Timestamp
-	99,  // 67: ordo.v1.PodStatus.observed_time:type_name -> google.protobuf.Timestamp
-	99,  // 68: ordo.v1.PodStatus.ready_observed_time:type_name -> google.protobuf.Timestamp
+	100, // 65: ordo.v1.PodStatus.started_time:type_name -> google.protobuf.Timestamp
+	100, // 66: ordo.v1.PodStatus.ready_time:type_name -> google.protobuf.Timestamp
+	100, // 67: ordo.v1.PodStatus.observed_time:type_name -> google.protobuf.Timestamp
+	100, // 68: ordo.v1.PodStatus.ready_observed_time:type_name -> google.protobuf.Timestamp
 	2,   // 69: ordo.v1.Pod.metadata:type_name -> ordo.v1.ObjectMeta
 	34,  // 70: ordo.v1.Pod.spec:type_name -> ordo.v1.PodSpec
 	46,  // 71: ordo.v1.Pod.status:type_name -> ordo.v1.PodStatus
-	99,  // 72: ordo.v1.Pod.scheduled_time:type_name -> google.protobuf.Timestamp
+	100, // 72: ordo.v1.Pod.scheduled_time:type_name -> google.protobuf.Timestamp
 	20,  // 73: ordo.v1.Pod.resolved_volumes:type_name -> ordo.v1.ResolvedVolume
 	2,   // 74: ordo.v1.NodeInfo.metadata:type_name -> ordo.v1.ObjectMeta
 	48,  // 75: ordo.v1.NodeInfo.capacity:type_name -> ordo.v1.NodeCapacity
-	99,  // 76: ordo.v1.NodeInfo.last_heartbeat:type_name -> google.protobuf.Timestamp
+	100, // 76: ordo.v1.NodeInfo.last_heartbeat:type_name -> google.protobuf.Timestamp
 	2,   // 77: ordo.v1.ControllerRevision.metadata:type_name -> ordo.v1.ObjectMeta
 	35,  // 78: ordo.v1.ControllerRevision.template:type_name -> ordo.v1.PodTemplate
 	2,   // 79: ordo.v1.Endpoints.metadata:type_name -> ordo.v1.ObjectMeta
@@ -7116,7 +7183,7 @@ var file_ordo_v1_ordo_proto_depIdxs = []int32{
 	47,  // 91: ordo.v1.GetResponse.pod:type_name -> ordo.v1.Pod
 	49,  // 92: ordo.v1.GetResponse.node:type_name -> ordo.v1.NodeInfo
 	67,  // 93: ordo.v1.GetResponse.events:type_name -> ordo.v1.Event
-	96,  // 94: ordo.v1.ListRequest.label_selector:type_name -> ordo.v1.ListRequest.LabelSelectorEntry
+	97,  // 94: ordo.v1.ListRequest.label_selector:type_name -> ordo.v1.ListRequest.LabelSelectorEntry
 	41,  // 95: ordo.v1.ListResponse.stateful_sets:type_name -> ordo.v1.StatefulSet
 	44,  // 96: ordo.v1.ListResponse.services:type_name -> ordo.v1.Service
 	47,  // 97: ordo.v1.ListResponse.pods:type_name -> ordo.v1.Pod
@@ -7132,15 +7199,15 @@ var file_ordo_v1_ordo_proto_depIdxs = []int32{
 	53,  // 107: ordo.v1.Event.object:type_name -> ordo.v1.Object
 	47,  // 108: ordo.v1.Event.pod:type_name -> ordo.v1.Pod
 	49,  // 109: ordo.v1.Event.node:type_name -> ordo.v1.NodeInfo
-	99,  // 110: ordo.v1.Event.time:type_name -> google.protobuf.Timestamp
+	100, // 110: ordo.v1.Event.time:type_name -> google.protobuf.Timestamp
 	40,  // 111: ordo.v1.RolloutStatusResponse.status:type_name -> ordo.v1.StatefulSetStatus
 	50,  // 112: ordo.v1.RolloutHistoryResponse.revisions:type_name -> ordo.v1.ControllerRevision
 	41,  // 113: ordo.v1.RolloutUndoResponse.stateful_set:type_name -> ordo.v1.StatefulSet
 	50,  // 114: ordo.v1.RolloutUndoResponse.revision:type_name -> ordo.v1.ControllerRevision
 	41,  // 115: ordo.v1.RolloutRestartResponse.stateful_set:type_name -> ordo.v1.StatefulSet
-	97,  // 116: ordo.v1.SetImageRequest.images:type_name -> ordo.v1.SetImageRequest.ImagesEntry
+	98,  // 116: ordo.v1.SetImageRequest.images:type_name -> ordo.v1.SetImageRequest.ImagesEntry
 	41,  // 117: ordo.v1.SetImageResponse.stateful_set:type_name -> ordo.v1.StatefulSet
-	98,  // 118: ordo.v1.RegisterRequest.labels:type_name -> ordo.v1.RegisterRequest.LabelsEntry
+	99,  // 118: ordo.v1.RegisterRequest.labels:type_name -> ordo.v1.RegisterRequest.LabelsEntry
 	48,  // 119: ordo.v1.RegisterRequest.capacity:type_name -> ordo.v1.NodeCapacity
 	81,  // 120: ordo.v1.RegisterResponse.network:type_name -> ordo.v1.NetworkConfig
 	80,  // 121: ordo.v1.NetworkConfig.routes:type_name -> ordo.v1.NodeRoute
@@ -7148,7 +7215,7 @@ var file_ordo_v1_ordo_proto_depIdxs = []int32{
 	52,  // 123: ordo.v1.ClusterDNS.endpoints:type_name -> ordo.v1.Endpoints
 	47,  // 124: ordo.v1.DesiredPods.pods:type_name -> ordo.v1.Pod
 	46,  // 125: ordo.v1.PodStatusReport.status:type_name -> ordo.v1.PodStatus
-	99,  // 126: ordo.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
+	100, // 126: ordo.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
 	89,  // 127: ordo.v1.AgentMessage.hello:type_name -> ordo.v1.Hello
 	86,  // 128: ordo.v1.AgentMessage.status:type_name -> ordo.v1.PodStatusReport
 	87,  // 129: ordo.v1.AgentMessage.heartbeat:type_name -> ordo.v1.Heartbeat
@@ -7158,37 +7225,38 @@ var file_ordo_v1_ordo_proto_depIdxs = []int32{
 	81,  // 133: ordo.v1.SchedulerMessage.network:type_name -> ordo.v1.NetworkConfig
 	82,  // 134: ordo.v1.SchedulerMessage.dns:type_name -> ordo.v1.ClusterDNS
 	83,  // 135: ordo.v1.SchedulerMessage.volume_cleanup:type_name -> ordo.v1.VolumeCleanup
-	54,  // 136: ordo.v1.Control.Apply:input_type -> ordo.v1.ApplyRequest
-	58,  // 137: ordo.v1.Control.Get:input_type -> ordo.v1.GetRequest
-	60,  // 138: ordo.v1.Control.List:input_type -> ordo.v1.ListRequest
-	62,  // 139: ordo.v1.Control.Delete:input_type -> ordo.v1.DeleteRequest
-	64,  // 140: ordo.v1.Control.Scale:input_type -> ordo.v1.ScaleRequest
-	66,  // 141: ordo.v1.Control.Watch:input_type -> ordo.v1.WatchRequest
-	68,  // 142: ordo.v1.Control.RolloutStatus:input_type -> ordo.v1.RolloutStatusRequest
-	70,  // 143: ordo.v1.Control.RolloutHistory:input_type -> ordo.v1.RolloutHistoryRequest
-	72,  // 144: ordo.v1.Control.RolloutUndo:input_type -> ordo.v1.RolloutUndoRequest
-	74,  // 145: ordo.v1.Control.RolloutRestart:input_type -> ordo.v1.RolloutRestartRequest
-	76,  // 146: ordo.v1.Control.SetImage:input_type -> ordo.v1.SetImageRequest
-	78,  // 147: ordo.v1.Node.Register:input_type -> ordo.v1.RegisterRequest
-	88,  // 148: ordo.v1.Node.Connect:input_type -> ordo.v1.AgentMessage
-	56,  // 149: ordo.v1.Control.Apply:output_type -> ordo.v1.ApplyResponse
-	59,  // 150: ordo.v1.Control.Get:output_type -> ordo.v1.GetResponse
-	61,  // 151: ordo.v1.Control.List:output_type -> ordo.v1.ListResponse
-	63,  // 152: ordo.v1.Control.Delete:output_type -> ordo.v1.DeleteResponse
-	65,  // 153: ordo.v1.Control.Scale:output_type -> ordo.v1.ScaleResponse
-	67,  // 154: ordo.v1.Control.Watch:output_type -> ordo.v1.Event
-	69,  // 155: ordo.v1.Control.RolloutStatus:output_type -> ordo.v1.RolloutStatusResponse
-	71,  // 156: ordo.v1.Control.RolloutHistory:output_type -> ordo.v1.RolloutHistoryResponse
-	73,  // 157: ordo.v1.Control.RolloutUndo:output_type -> ordo.v1.RolloutUndoResponse
-	75,  // 158: ordo.v1.Control.RolloutRestart:output_type -> ordo.v1.RolloutRestartResponse
-	77,  // 159: ordo.v1.Control.SetImage:output_type -> ordo.v1.SetImageResponse
-	79,  // 160: ordo.v1.Node.Register:output_type -> ordo.v1.RegisterResponse
-	90,  // 161: ordo.v1.Node.Connect:output_type -> ordo.v1.SchedulerMessage
-	149, // [149:162] is the sub-list for method output_type
-	136, // [136:149] is the sub-list for method input_type
-	136, // [136:136] is the sub-list for extension type_name
-	136, // [136:136] is the sub-list for extension extendee
-	0,   // [0:136] is the sub-list for field type_name
+	91,  // 136: ordo.v1.SchedulerMessage.node_removed:type_name -> ordo.v1.NodeRemoved
+	54,  // 137: ordo.v1.Control.Apply:input_type -> ordo.v1.ApplyRequest
+	58,  // 138: ordo.v1.Control.Get:input_type -> ordo.v1.GetRequest
+	60,  // 139: ordo.v1.Control.List:input_type -> ordo.v1.ListRequest
+	62,  // 140: ordo.v1.Control.Delete:input_type -> ordo.v1.DeleteRequest
+	64,  // 141: ordo.v1.Control.Scale:input_type -> ordo.v1.ScaleRequest
+	66,  // 142: ordo.v1.Control.Watch:input_type -> ordo.v1.WatchRequest
+	68,  // 143: ordo.v1.Control.RolloutStatus:input_type -> ordo.v1.RolloutStatusRequest
+	70,  // 144: ordo.v1.Control.RolloutHistory:input_type -> ordo.v1.RolloutHistoryRequest
+	72,  // 145: ordo.v1.Control.RolloutUndo:input_type -> ordo.v1.RolloutUndoRequest
+	74,  // 146: ordo.v1.Control.RolloutRestart:input_type -> ordo.v1.RolloutRestartRequest
+	76,  // 147: ordo.v1.Control.SetImage:input_type -> ordo.v1.SetImageRequest
+	78,  // 148: ordo.v1.Node.Register:input_type -> ordo.v1.RegisterRequest
+	88,  // 149: ordo.v1.Node.Connect:input_type -> ordo.v1.AgentMessage
+	56,  // 150: ordo.v1.Control.Apply:output_type -> ordo.v1.ApplyResponse
+	59,  // 151: ordo.v1.Control.Get:output_type -> ordo.v1.GetResponse
+	61,  // 152: ordo.v1.Control.List:output_type -> ordo.v1.ListResponse
+	63,  // 153: ordo.v1.Control.Delete:output_type -> ordo.v1.DeleteResponse
+	65,  // 154: ordo.v1.Control.Scale:output_type -> ordo.v1.ScaleResponse
+	67,  // 155: ordo.v1.Control.Watch:output_type -> ordo.v1.Event
+	69,  // 156: ordo.v1.Control.RolloutStatus:output_type -> ordo.v1.RolloutStatusResponse
+	71,  // 157: ordo.v1.Control.RolloutHistory:output_type -> ordo.v1.RolloutHistoryResponse
+	73,  // 158: ordo.v1.Control.RolloutUndo:output_type -> ordo.v1.RolloutUndoResponse
+	75,  // 159: ordo.v1.Control.RolloutRestart:output_type -> ordo.v1.RolloutRestartResponse
+	77,  // 160: ordo.v1.Control.SetImage:output_type -> ordo.v1.SetImageResponse
+	79,  // 161: ordo.v1.Node.Register:output_type -> ordo.v1.RegisterResponse
+	90,  // 162: ordo.v1.Node.Connect:output_type -> ordo.v1.SchedulerMessage
+	150, // [150:163] is the sub-list for method output_type
+	137, // [137:150] is the sub-list for method input_type
+	137, // [137:137] is the sub-list for extension type_name
+	137, // [137:137] is the sub-list for extension extendee
+	0,   // [0:137] is the sub-list for field type_name
 }
 
 func init() { file_ordo_v1_ordo_proto_init() }
@@ -7214,6 +7282,7 @@ func file_ordo_v1_ordo_proto_init() {
 		(*SchedulerMessage_Network)(nil),
 		(*SchedulerMessage_Dns)(nil),
 		(*SchedulerMessage_VolumeCleanup)(nil),
+		(*SchedulerMessage_NodeRemoved)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -7221,7 +7290,7 @@ func file_ordo_v1_ordo_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ordo_v1_ordo_proto_rawDesc), len(file_ordo_v1_ordo_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   97,
+			NumMessages:   98,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
