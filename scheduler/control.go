@@ -391,11 +391,20 @@ func (c *controlService) delete(_ context.Context, req *ordov1.DeleteRequest) (*
 			return deletePod(tx, c.log, cur, "deleted by user")
 		case KindPersistentVolume, KindPersistentVolumeClaim, KindStorageClass:
 			return deleteStorage(tx, c.log, kind, ns, name)
+		case KindNode:
+			return deleteNode(tx, c.store, name)
 		}
 		return errdefs.Invalid("ref.kind", "%s objects cannot be deleted", kind)
 	})
 	if err != nil {
 		return nil, err
+	}
+	if kind == KindNode {
+		c.log.Info("node removed", "node", name)
+		if c.nodes != nil {
+			c.nodes.removed(name, "deleted by user")
+		}
+		return &ordov1.DeleteResponse{}, nil
 	}
 	c.log.Info("delete requested", "kind", kind, "namespace", ns, "name", name)
 	return &ordov1.DeleteResponse{}, nil

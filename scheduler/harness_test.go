@@ -205,6 +205,8 @@ type fakeAgent struct {
 	seen    map[string]bool   // every pod name ever desired
 	running map[string]uint64 // name -> epoch it runs (desired once, not yet reported gone)
 	status  map[string]*ordov1.PodStatus
+	network *ordov1.NetworkConfig // the latest network configuration
+	removed *ordov1.NodeRemoved   // set once the scheduler removed the node
 	// onDesired, when set, is called (from the receiving goroutine) with every list.
 	onDesired func([]*ordov1.Pod)
 }
@@ -258,6 +260,18 @@ func (a *fakeAgent) receive(stream ordov1.Node_ConnectClient) {
 			default:
 			}
 			return
+		}
+		if nc, rm := msg.GetNetwork(), msg.GetNodeRemoved(); nc != nil || rm != nil {
+			a.mu.Lock()
+			if nc != nil {
+				a.network = nc
+			}
+			if rm != nil {
+				a.removed = rm
+			}
+			close(a.changed)
+			a.changed = make(chan struct{})
+			a.mu.Unlock()
 		}
 		d := msg.GetDesired()
 		if d == nil {
@@ -337,6 +351,25 @@ func (a *fakeAgent) waitDesired(what string, cond func(names []string) bool) {
 		case <-ch:
 		case <-deadline:
 			a.t.Fatalf("%s: timed out waiting for %s; desired %v", a.name, what, names)
+		}
+	}
+}
+
+// waitState waits until cond holds on what the agent was sent.
+func (a *fakeAgent) waitState(what string, cond func(a *fakeAgent) bool) {
+	a.t.Helper()
+	deadline := time.After(waitLimit)
+	for {
+		a.mu.Lock()
+		ok, ch := cond(a), a.changed
+		a.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			a.t.Fatalf("%s: timed out waiting for %s", a.name, what)
 		}
 	}
 }

@@ -297,7 +297,8 @@ type netSender struct {
 // next returns the network messages node has not been sent yet.
 func (s *netSender) next(c *clusterNet, node string) []*ordov1.SchedulerMessage {
 	var out []*ordov1.SchedulerMessage
-	if cfg := c.config(node); s.net == nil || !proto.Equal(cfg, s.net) {
+	// A node without a pod CIDR is being removed: NodeRemoved follows.
+	if cfg := c.config(node); cfg.GetPodCidr() != "" && (s.net == nil || !proto.Equal(cfg, s.net)) {
 		s.net = cfg
 		out = append(out, &ordov1.SchedulerMessage{Msg: &ordov1.SchedulerMessage_Network{Network: cfg}})
 	}

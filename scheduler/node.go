@@ -65,6 +65,10 @@ type nodeConn struct {
 	kick chan struct{}
 	done chan struct{}
 	once sync.Once
+
+	leave       chan struct{} // closed when the node was removed
+	leaveOnce   sync.Once
+	leaveReason string // set before leave is closed
 }
 
 func (c *nodeConn) replace() { c.once.Do(func() { close(c.done) }) }
@@ -237,7 +241,7 @@ func (n *nodeService) connect(stream ordov1.Node_ConnectServer) error {
 		return errdefs.Invalid("hello", "the first message on the stream must be Hello")
 	}
 	name := hello.GetNodeName()
-	conn := &nodeConn{node: name, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	conn := &nodeConn{node: name, kick: make(chan struct{}, 1), done: make(chan struct{}), leave: make(chan struct{})}
 
 	n.mu.Lock()
 	st := n.nodes[name]
@@ -293,6 +297,10 @@ func (n *nodeService) connect(stream ordov1.Node_ConnectServer) error {
 		}
 		return err
 	case err := <-sendErr:
+		if errors.Is(err, errNodeRemoved) {
+			log.Info("node removed; stream closed")
+			return nil
+		}
 		return err
 	case <-conn.done:
 		return status.Errorf(codes.Aborted, "node %q: replaced by a newer connection", name)
@@ -357,6 +365,8 @@ func (n *nodeService) sender(ctx context.Context, stream ordov1.Node_ConnectServ
 		}
 		select {
 		case <-conn.kick:
+		case <-conn.leave:
+			return sendRemoved(stream, conn)
 		case <-conn.done:
 			return nil
 		case <-ctx.Done():
