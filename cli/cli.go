@@ -630,9 +630,6 @@ func (a *app) delete(ctx context.Context, args *args) error {
 		if err != nil {
 			return err
 		}
-		if kind == kindNode {
-			return usagef("nodes cannot be deleted; stop their agent instead")
-		}
 		if len(names) == 0 {
 			return usagef("ordo delete needs a name: ordo delete %s NAME", lowerKind(kind))
 		}

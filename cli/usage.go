@@ -72,11 +72,14 @@ Usage:
   ordo scale statefulset NAME --replicas N
 `,
 	"delete": `Delete objects. Deleting a StatefulSet stops its pods first; deleting a pod
-makes its StatefulSet recreate it.
+makes its StatefulSet recreate it. Deleting a node removes it from the cluster
+(refused while pods are bound to it); its agent takes down its pod network and
+exits.
 
 Usage:
   ordo delete -f FILE
   ordo delete sts|pod|svc NAME [NAME...]
+  ordo delete node NAME
   ordo delete sts/NAME
 `,
 	"version": `Print the version of the ordo command.
