@@ -315,6 +315,7 @@ func (a *Agent) session(ctx context.Context, client ordov1.NodeClient) (connecte
 	}
 	a.log.Info("connected to scheduler", "session", resp.GetSession(), "heartbeat", hb)
 	errc := make(chan error, 1)
+	removed := make(chan *ordov1.NodeRemoved, 1)
 	gotMsg := make(chan struct{})
 	go func() {
 		first := true
@@ -341,6 +342,10 @@ func (a *Agent) session(ctx context.Context, client ordov1.NodeClient) (connecte
 			if vc := msg.GetVolumeCleanup(); vc != nil {
 				go a.cleanupVolume(vc)
 			}
+			if rm := msg.GetNodeRemoved(); rm != nil {
+				removed <- rm
+				return
+			}
 		}
 	}()
 	ticker := time.NewTicker(hb)
@@ -358,6 +363,8 @@ func (a *Agent) session(ctx context.Context, client ordov1.NodeClient) (connecte
 			return isClosed(gotMsg), ctx.Err()
 		case err := <-errc:
 			return isClosed(gotMsg), fmt.Errorf("stream: %w", err)
+		case rm := <-removed:
+			return true, fmt.Errorf("%w: %s", ErrNodeRemoved, rm.GetReason())
 		case <-a.notify:
 		case <-ticker.C:
 			m := &ordov1.AgentMessage{Msg: &ordov1.AgentMessage_Heartbeat{Heartbeat: &ordov1.Heartbeat{
@@ -378,12 +385,20 @@ func isClosed(c chan struct{}) bool {
 	}
 }
 
+// ErrNodeRemoved is returned by Serve when the scheduler removed the node
+// from the cluster (ordo delete node).
+var ErrNodeRemoved = errors.New("node removed from the cluster")
+
 // Serve keeps a session with the scheduler open, reconnecting with back-off
-// (100 ms doubling to 5 s), until ctx ends.
+// (100 ms doubling to 5 s), until ctx ends or the node is removed from the
+// cluster (an error wrapping ErrNodeRemoved).
 func (a *Agent) Serve(ctx context.Context, client ordov1.NodeClient) error {
 	attempt := 0
 	for {
 		connected, err := a.session(ctx, client)
+		if errors.Is(err, ErrNodeRemoved) {
+			return err
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -444,6 +459,19 @@ func Run(ctx context.Context, cfg Config) error {
 	err = a.Serve(ctx, ordov1.NewNodeClient(conn))
 	cancel()
 	a.Wait()
+	if errors.Is(err, ErrNodeRemoved) {
+		// A node has no pods when it is removed: what is left is the pod
+		// network, which goes with it. Started again (a service manager's
+		// restart), the agent registers as a new node.
+		log.Info("node removed from the cluster; removing its pod network and DNS server", "reason", err.Error())
+		if rerr := nodeNet.Remove(context.WithoutCancel(ctx)); rerr != nil {
+			log.Error("remove pod network", "err", rerr)
+		} else {
+			log.Info("pod network removed")
+		}
+		log.Info("agent stopped: node left the cluster")
+		return nil
+	}
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}

@@ -138,6 +138,13 @@ func (n *nodeNet) Close() {
 	}
 }
 
+// Remove stops the DNS server and takes the node's pod network down (bridge,
+// routes, address allocations): the node left the cluster.
+func (n *nodeNet) Remove(ctx context.Context) error {
+	n.Close()
+	return n.pods.Remove(ctx)
+}
+
 // WithHostNetwork runs the container in the network namespace of the node
 // (hostNetwork: true) instead of one of its own.
 func WithHostNetwork(host bool) oci.SpecOpts {

@@ -322,22 +322,48 @@ func (n *PodNet) sweepLocked() error {
 	return errors.Join(errs...)
 }
 
-// Remove takes the node's pod network down: routes, bridge and allocations.
-// Pods must be gone already.
+// Remove takes the node's pod network down: routes to other nodes' pods, the
+// bridge, the address allocations, and any pod veths and namespaces left
+// behind (there are none once the node's pods are gone). IP forwarding is
+// left as it is: other software on the node may rely on it.
 func (n *PodNet) Remove(ctx context.Context) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	errs := []error{syncRoutes(nil)}
-	if br, err := netlink.LinkByName(n.Bridge); err == nil {
-		errs = append(errs, netlink.LinkDel(br))
-	}
-	if n.ipam != nil {
-		for _, p := range []string{n.ipam.path, n.ipam.path + ".lock"} {
-			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-				errs = append(errs, err)
+	if links, err := netlink.LinkList(); err != nil {
+		errs = append(errs, fmt.Errorf("list links: %w", err))
+	} else {
+		for _, l := range links {
+			if alias := l.Attrs().Alias; len(alias) > len(vethAliasPrefix) && alias[:len(vethAliasPrefix)] == vethAliasPrefix {
+				if err := netlink.LinkDel(l); err != nil {
+					errs = append(errs, fmt.Errorf("remove veth %s: %w", l.Attrs().Name, err))
+				}
 			}
 		}
 	}
-	n.ipam = nil
+	if br, err := netlink.LinkByName(n.Bridge); err == nil {
+		if err := netlink.LinkDel(br); err != nil {
+			errs = append(errs, fmt.Errorf("remove bridge %s: %w", n.Bridge, err))
+		}
+	}
+	if n.NetNS != nil && n.NetNS.Dir != "" {
+		entries, err := os.ReadDir(n.NetNS.Dir)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+		for _, e := range entries {
+			errs = append(errs, DeleteNetNS(filepath.Join(n.NetNS.Dir, e.Name())))
+		}
+	}
+	path := filepath.Join(n.StateDir, "ipam.json")
+	if n.ipam != nil {
+		path = n.ipam.path
+	}
+	for _, p := range []string{path, path + ".lock", path + ".tmp"} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	n.ipam, n.cidr = nil, netip.Prefix{}
 	return errors.Join(errs...)
 }
