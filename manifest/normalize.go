@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	lsel "github.com/ordoproject/ordo/internal/labels"
 	"net"
 	"regexp"
 	"sort"
@@ -158,7 +159,7 @@ func normalizeStatefulSet(s *ordov1.StatefulSet) error {
 	if err := validateAnnotations("spec.template.metadata.annotations", tm.Annotations); err != nil {
 		return err
 	}
-	if !SelectorMatches(spec.Selector, tm.Labels) {
+	if !lsel.SelectorMatches(spec.Selector, tm.Labels) {
 		return errdefs.Invalid("spec.selector", "does not match spec.template.metadata.labels")
 	}
 	if spec.Template.Spec == nil {
@@ -529,48 +530,6 @@ func validateRequirement(path, key, op string, values []string) error {
 		}
 	}
 	return nil
-}
-
-// SelectorMatches reports whether labels satisfy the selector: every matchLabels
-// pair and every matchExpressions requirement. A nil or empty selector matches
-// everything.
-func SelectorMatches(s *ordov1.LabelSelector, labels map[string]string) bool {
-	for k, v := range s.GetMatchLabels() {
-		if got, ok := labels[k]; !ok || got != v {
-			return false
-		}
-	}
-	for _, e := range s.GetMatchExpressions() {
-		if !RequirementMatches(e.GetKey(), e.GetOperator(), e.GetValues(), labels) {
-			return false
-		}
-	}
-	return true
-}
-
-// RequirementMatches evaluates one label selector requirement against labels.
-func RequirementMatches(key, op string, values []string, labels map[string]string) bool {
-	v, ok := labels[key]
-	switch op {
-	case "In":
-		return ok && contains(values, v)
-	case "NotIn":
-		return !ok || !contains(values, v)
-	case "Exists":
-		return ok
-	case "DoesNotExist":
-		return !ok
-	}
-	return false
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // ---------------------------------------------------------------- names

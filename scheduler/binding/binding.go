@@ -19,8 +19,9 @@ package binding
 
 import (
 	"fmt"
+	lsel "github.com/ordoproject/ordo/internal/labels"
+	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
@@ -109,14 +110,14 @@ func Satisfies(pv *ordov1.PersistentVolume, c *ordov1.PersistentVolumeClaim, cla
 		return false
 	}
 	for _, m := range cs.GetAccessModes() {
-		if !contains(s.GetAccessModes(), m) {
+		if !slices.Contains(s.GetAccessModes(), m) {
 			return false
 		}
 	}
 	if s.GetCapacityBytes() < cs.GetStorageBytes() {
 		return false
 	}
-	return selectorMatches(cs.GetSelector(), pv.GetMetadata().GetLabels())
+	return lsel.SelectorMatches(cs.GetSelector(), pv.GetMetadata().GetLabels())
 }
 
 // NodeAllows reports whether pv can be used on a node with these labels. A
@@ -127,7 +128,7 @@ func NodeAllows(pv *ordov1.PersistentVolume, nodeLabels map[string]string) bool 
 		return true
 	}
 	for _, t := range terms {
-		if termMatches(t, nodeLabels) {
+		if lsel.TermMatches(t, nodeLabels) {
 			return true
 		}
 	}
@@ -297,67 +298,4 @@ func PinnedNode(pv *ordov1.PersistentVolume) string {
 		}
 	}
 	return ""
-}
-
-func termMatches(t *ordov1.NodeSelectorTerm, labels map[string]string) bool {
-	if len(t.GetMatchExpressions()) == 0 {
-		return false
-	}
-	for _, e := range t.GetMatchExpressions() {
-		if !requirementMatches(e.GetKey(), e.GetOperator(), e.GetValues(), labels) {
-			return false
-		}
-	}
-	return true
-}
-
-func selectorMatches(s *ordov1.LabelSelector, labels map[string]string) bool {
-	for k, v := range s.GetMatchLabels() {
-		if got, ok := labels[k]; !ok || got != v {
-			return false
-		}
-	}
-	for _, e := range s.GetMatchExpressions() {
-		if !requirementMatches(e.GetKey(), e.GetOperator(), e.GetValues(), labels) {
-			return false
-		}
-	}
-	return true
-}
-
-func requirementMatches(key, op string, values []string, labels map[string]string) bool {
-	v, has := labels[key]
-	switch op {
-	case "In":
-		return has && contains(values, v)
-	case "NotIn":
-		return !has || !contains(values, v)
-	case "Exists":
-		return has
-	case "DoesNotExist":
-		return !has
-	case "Gt", "Lt":
-		if !has || len(values) != 1 {
-			return false
-		}
-		a, err1 := strconv.ParseInt(v, 10, 64)
-		b, err2 := strconv.ParseInt(values[0], 10, 64)
-		if err1 != nil || err2 != nil {
-			return false
-		}
-		if op == "Gt" {
-			return a > b
-		}
-		return a < b
-	}
-	return false
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	lsel "github.com/ordoproject/ordo/internal/labels"
 	"sort"
 	"strconv"
 	"strings"
@@ -147,60 +148,7 @@ func matchesNodeSelector(spec *ordov1.PodSpec, labels map[string]string) bool {
 		return true
 	}
 	for _, t := range terms {
-		if matchesNodeSelectorTerm(t, labels) {
-			return true
-		}
-	}
-	return false
-}
-
-// matchesNodeSelectorTerm: all expressions hold. A term without expressions
-// matches no node, as in Kubernetes.
-func matchesNodeSelectorTerm(t *ordov1.NodeSelectorTerm, labels map[string]string) bool {
-	if len(t.GetMatchExpressions()) == 0 {
-		return false
-	}
-	for _, e := range t.GetMatchExpressions() {
-		if !matchesRequirement(e.GetKey(), e.GetOperator(), e.GetValues(), labels) {
-			return false
-		}
-	}
-	return true
-}
-
-// matchesRequirement evaluates one In/NotIn/Exists/DoesNotExist (and the node
-// selector operators Gt/Lt) requirement. Unknown operators match nothing.
-func matchesRequirement(key, op string, values []string, labels map[string]string) bool {
-	v, has := labels[key]
-	switch op {
-	case "In":
-		return has && contains(values, v)
-	case "NotIn":
-		return !has || !contains(values, v)
-	case "Exists":
-		return has
-	case "DoesNotExist":
-		return !has
-	case "Gt", "Lt":
-		if !has || len(values) != 1 {
-			return false
-		}
-		a, err1 := strconv.ParseInt(v, 10, 64)
-		b, err2 := strconv.ParseInt(values[0], 10, 64)
-		if err1 != nil || err2 != nil {
-			return false
-		}
-		if op == "Gt" {
-			return a > b
-		}
-		return a < b
-	}
-	return false
-}
-
-func contains(values []string, v string) bool {
-	for _, x := range values {
-		if x == v {
+		if lsel.TermMatches(t, labels) {
 			return true
 		}
 	}
@@ -209,20 +157,7 @@ func contains(values []string, v string) bool {
 
 // matchesLabelSelector: a nil selector matches nothing, an empty one everything.
 func matchesLabelSelector(s *ordov1.LabelSelector, labels map[string]string) bool {
-	if s == nil {
-		return false
-	}
-	for k, v := range s.GetMatchLabels() {
-		if got, ok := labels[k]; !ok || got != v {
-			return false
-		}
-	}
-	for _, e := range s.GetMatchExpressions() {
-		if !matchesRequirement(e.GetKey(), e.GetOperator(), e.GetValues(), labels) {
-			return false
-		}
-	}
-	return true
+	return s != nil && lsel.SelectorMatches(s, labels)
 }
 
 // breaksAntiAffinity: placing pod on a node with labels nodeLbls would put it in
