@@ -28,8 +28,10 @@ type Manager struct {
 	mounter  Mounter
 	log      *slog.Logger
 
-	mu       sync.Mutex
-	nfsUsers map[string]map[string]bool // PV name -> pod keys using its mount
+	// mu serialises NFS mounting and the record of who uses each mount. The
+	// record is a file per user under <stateDir>/nfs-users/<pv>/, so that an
+	// agent that restarts still unmounts a volume when its last pod goes.
+	mu sync.Mutex
 }
 
 // NewManager keeps emptyDir volumes and NFS mounts under stateDir.
@@ -37,8 +39,10 @@ func NewManager(stateDir string, mounter Mounter, log *slog.Logger) *Manager {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Manager{stateDir: filepath.Clean(stateDir), mounter: mounter, log: log, nfsUsers: map[string]map[string]bool{}}
+	return &Manager{stateDir: filepath.Clean(stateDir), mounter: mounter, log: log}
 }
+
+func (m *Manager) nfsUsersDir(pv string) string { return filepath.Join(m.stateDir, "nfs-users", pv) }
 
 func (m *Manager) emptyDirRoot(pod string) string { return filepath.Join(m.stateDir, "volumes", pod) }
 func (m *Manager) nfsTarget(pv string) string     { return filepath.Join(m.stateDir, "nfs", pv) }
@@ -185,10 +189,13 @@ func (m *Manager) prepareNFS(ctx context.Context, pod string, v *ordov1.Resolved
 		}
 		m.log.Info("nfs volume mounted", "volume", pv, "source", src, "target", target, "options", opts)
 	}
-	if m.nfsUsers[pv] == nil {
-		m.nfsUsers[pv] = map[string]bool{}
+	users := m.nfsUsersDir(pv)
+	if err := os.MkdirAll(users, 0o755); err != nil {
+		return Source{}, err
 	}
-	m.nfsUsers[pv][pod] = true
+	if err := os.WriteFile(filepath.Join(users, pod), nil, 0o644); err != nil {
+		return Source{}, err
+	}
 	return Source{Path: target, ReadOnly: v.GetReadOnly() || n.GetReadOnly()}, nil
 }
 
@@ -201,15 +208,17 @@ func (m *Manager) Release(pod string) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for pv, users := range m.nfsUsers {
-		if !users[pod] {
+	pvs, _ := os.ReadDir(filepath.Join(m.stateDir, "nfs-users"))
+	for _, e := range pvs {
+		pv := e.Name()
+		users := m.nfsUsersDir(pv)
+		if err := os.Remove(filepath.Join(users, pod)); err != nil {
+			continue // not a user of this volume
+		}
+		if left, _ := os.ReadDir(users); len(left) > 0 {
 			continue
 		}
-		delete(users, pod)
-		if len(users) > 0 {
-			continue
-		}
-		delete(m.nfsUsers, pv)
+		os.Remove(users)
 		target := m.nfsTarget(pv)
 		if err := m.mounter.Unmount(target); err != nil {
 			errs = append(errs, fmt.Errorf("unmount nfs volume %s: %w", pv, err))

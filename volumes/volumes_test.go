@@ -164,6 +164,9 @@ func TestManagerPrepareAndRelease(t *testing.T) {
 	if _, err := m.Prepare(context.Background(), "web-1", []*ordov1.ResolvedVolume{nfs}); err != nil || fm.calls != 1 {
 		t.Fatalf("second pod: %v, %d mounts", err, fm.calls)
 	}
+	// The agent restarts: a new manager over the same state directory still
+	// knows who uses the mount.
+	m = NewManager(state, fm, nil)
 	if err := m.Release("web-0"); err != nil {
 		t.Fatal(err)
 	}
