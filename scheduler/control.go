@@ -294,47 +294,21 @@ func (c *controlService) list(_ context.Context, req *ordov1.ListRequest) (*ordo
 	resp := &ordov1.ListResponse{}
 	switch kind {
 	case KindStatefulSet:
-		for _, s := range c.store.StatefulSets() {
-			if match(s.GetMetadata()) {
-				resp.StatefulSets = append(resp.StatefulSets, s)
-			}
-		}
+		resp.StatefulSets = matching(c.store.StatefulSets(), match)
 	case KindService:
-		for _, s := range c.store.Services() {
-			if match(s.GetMetadata()) {
-				resp.Services = append(resp.Services, s)
-			}
-		}
+		resp.Services = matching(c.store.Services(), match)
 	case KindPod:
-		for _, p := range c.store.Pods() {
-			if match(p.GetMetadata()) {
-				resp.Pods = append(resp.Pods, p)
-			}
-		}
+		resp.Pods = matching(c.store.Pods(), match)
 	case KindNode:
-		for _, n := range c.store.Nodes() {
-			if match(n.GetMetadata()) {
-				resp.Nodes = append(resp.Nodes, c.nodeView(n))
-			}
+		for _, n := range matching(c.store.Nodes(), match) {
+			resp.Nodes = append(resp.Nodes, c.nodeView(n))
 		}
 	case KindPersistentVolume:
-		for _, v := range c.store.PersistentVolumes() {
-			if match(v.GetMetadata()) {
-				resp.PersistentVolumes = append(resp.PersistentVolumes, v)
-			}
-		}
+		resp.PersistentVolumes = matching(c.store.PersistentVolumes(), match)
 	case KindPersistentVolumeClaim:
-		for _, v := range c.store.PersistentVolumeClaims() {
-			if match(v.GetMetadata()) {
-				resp.PersistentVolumeClaims = append(resp.PersistentVolumeClaims, v)
-			}
-		}
+		resp.PersistentVolumeClaims = matching(c.store.PersistentVolumeClaims(), match)
 	case KindStorageClass:
-		for _, v := range c.store.StorageClasses() {
-			if match(v.GetMetadata()) {
-				resp.StorageClasses = append(resp.StorageClasses, v)
-			}
-		}
+		resp.StorageClasses = matching(c.store.StorageClasses(), match)
 	}
 	return resp, nil
 }
@@ -491,4 +465,15 @@ func (c *controlService) watch(req *ordov1.WatchRequest, stream ordov1.Control_W
 			}
 		}
 	}
+}
+
+// matching keeps the objects whose metadata match accepts.
+func matching[T interface{ GetMetadata() *ordov1.ObjectMeta }](objs []T, match func(*ordov1.ObjectMeta) bool) []T {
+	var out []T
+	for _, o := range objs {
+		if match(o.GetMetadata()) {
+			out = append(out, o)
+		}
+	}
+	return out
 }
