@@ -61,3 +61,11 @@ func ContainerID(namespace, pod, container string) string {
 
 // RevisionName is the name of a set's revision: "web-7c9f8d6b5".
 func RevisionName(set, hash string) string { return set + "-" + hash }
+
+// NamespaceOr is ns, or the default namespace when ns is empty.
+func NamespaceOr(ns string) string {
+	if ns == "" {
+		return DefaultNamespace
+	}
+	return ns
+}
