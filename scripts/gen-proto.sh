@@ -9,7 +9,7 @@ bin="$(pwd)/.bin"
 mkdir -p "$bin"
 GOBIN="$bin" go install "$PROTOC_GEN_GO"
 GOBIN="$bin" go install "$PROTOC_GEN_GO_GRPC"
-command -v protoc >/dev/null || { echo "protoc missing: apt-get install -y protobuf-compiler" >&2; exit 1; }
+command -v protoc >/dev/null || { echo "protoc missing: apt-get install -y protobuf-compiler libprotobuf-dev" >&2; exit 1; }
 PATH="$bin:$PATH" protoc -I proto -I /usr/include \
   --go_out=. --go_opt=module=github.com/ordoproject/ordo \
   --go-grpc_out=. --go-grpc_opt=module=github.com/ordoproject/ordo \

@@ -3,7 +3,7 @@
 # Idempotent: runs `apt-get update` and `apt-get install` only when a package is missing.
 set -euo pipefail
 
-packages=(containerd runc busybox-static iproute2 protobuf-compiler util-linux procps)
+packages=(containerd runc busybox-static iproute2 protobuf-compiler libprotobuf-dev util-linux procps)
 
 missing=()
 for p in "${packages[@]}"; do

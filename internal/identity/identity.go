@@ -69,3 +69,9 @@ func NamespaceOr(ns string) string {
 	}
 	return ns
 }
+
+// ClaimName is the claim of a set's ordinal for a claim template:
+// "www", "web", 0 -> "www-web-0".
+func ClaimName(template, set string, ord int32) string {
+	return template + "-" + PodName(set, ord)
+}
