@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
+	"github.com/ordoproject/ordo/scheduler/state"
 )
 
 // waitLimit bounds every wait in these tests; reaching it is a failure, not a measurement.
@@ -117,7 +118,7 @@ func (h *harness) apply(manifest string) *ordov1.ApplyResponse {
 
 // settle waits until cond holds on the store, then until the controller loop
 // has handled everything that change queued.
-func (h *harness) settle(what string, cond func(s *Store) bool) {
+func (h *harness) settle(what string, cond func(s *state.Store) bool) {
 	h.t.Helper()
 	st := h.sched.store
 	w, _, cancel := st.Watch(nil, "", false)
@@ -125,16 +126,16 @@ func (h *harness) settle(what string, cond func(s *Store) bool) {
 	deadline := time.After(waitLimit)
 	for !cond(st) {
 		select {
-		case <-w.ch:
+		case <-w.Events():
 		case <-deadline:
 			h.t.Fatalf("timed out waiting for %s", what)
 		}
 	}
-	h.sched.loop.waitIdle()
+	h.sched.loop.WaitIdle()
 }
 
 // idle waits until the controller has nothing queued.
-func (h *harness) idle() { h.sched.loop.waitIdle() }
+func (h *harness) idle() { h.sched.loop.WaitIdle() }
 
 func podNames(pods []*ordov1.Pod) []string {
 	var out []string
@@ -501,3 +502,18 @@ func (as agents) wait(t testing.TB, what string, cond func() bool) {
 }
 
 func joined(s []string) string { return strings.Join(s, ",") }
+
+func testSet(name string, replicas int32) *ordov1.StatefulSet {
+	return &ordov1.StatefulSet{
+		Metadata: &ordov1.ObjectMeta{Name: name, Namespace: "default", Labels: map[string]string{"app": name}},
+		Spec: &ordov1.StatefulSetSpec{
+			Replicas:    replicas,
+			ServiceName: name,
+			Selector:    &ordov1.LabelSelector{MatchLabels: map[string]string{"app": name}},
+			Template: &ordov1.PodTemplate{
+				Metadata: &ordov1.ObjectMeta{Labels: map[string]string{"app": name}},
+				Spec:     &ordov1.PodSpec{Containers: []*ordov1.Container{{Name: "c", Image: "ordo.local/busybox:latest"}}},
+			},
+		},
+	}
+}

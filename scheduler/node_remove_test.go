@@ -10,7 +10,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/ordoproject/ordo/internal/kinds"
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
+	"github.com/ordoproject/ordo/scheduler/state"
 )
 
 func routesTo(cfg *ordov1.NetworkConfig, node string) bool {
@@ -54,7 +56,7 @@ func TestDeleteNode(t *testing.T) {
 	}
 	a2.waitDesired("nothing on node-2", func(n []string) bool { return len(n) == 0 })
 	a2.gone("web-0")
-	h.settle("web-0 gone", func(s *Store) bool { return len(s.PodsOnNode("node-2")) == 0 })
+	h.settle("web-0 gone", func(s *state.Store) bool { return len(s.PodsOnNode("node-2")) == 0 })
 	if _, err := h.ctl.Delete(h.ctx(), &ordov1.DeleteRequest{Ref: &ordov1.ObjectRef{Kind: "Node", Name: "node-2"}}); err != nil {
 		t.Fatalf("delete node-2: %v", err)
 	}
@@ -72,7 +74,7 @@ func TestDeleteNode(t *testing.T) {
 		t.Error("node-2 is still stored")
 	}
 	found := false
-	for _, ev := range h.sched.store.Events(KindNode, "node-2") {
+	for _, ev := range h.sched.store.Events(kinds.Node, "node-2") {
 		found = found || ev.GetReason() == "Removed"
 	}
 	if !found {

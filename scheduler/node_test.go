@@ -3,7 +3,6 @@ package scheduler
 import (
 	"net"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
+	"github.com/ordoproject/ordo/scheduler/state"
 )
 
 func TestLeaseExpiryMakesPodsUnknownWithoutMovingThem(t *testing.T) {
@@ -28,7 +28,7 @@ func TestLeaseExpiryMakesPodsUnknownWithoutMovingThem(t *testing.T) {
 	epoch := a.epoch("web-0")
 
 	// The fake agent sends no heartbeats: its lease runs out.
-	h.settle("lease expiry", func(s *Store) bool {
+	h.settle("lease expiry", func(s *state.Store) bool {
 		p := s.Pod("default", "web-0")
 		return p.GetStatus().GetPhase() == ordov1.PodPhase_POD_PHASE_UNKNOWN && !s.Node("node-1").GetReady()
 	})
@@ -44,9 +44,9 @@ func TestLeaseExpiryMakesPodsUnknownWithoutMovingThem(t *testing.T) {
 	if err := a.heartbeat(); err != nil {
 		t.Fatal(err)
 	}
-	h.settle("node ready again", func(s *Store) bool { return s.Node("node-1").GetReady() })
+	h.settle("node ready again", func(s *state.Store) bool { return s.Node("node-1").GetReady() })
 	a.ready("web-0")
-	h.settle("web-0 ready again", func(s *Store) bool { return s.Pod("default", "web-0").GetStatus().GetReady() })
+	h.settle("web-0 ready again", func(s *state.Store) bool { return s.Pod("default", "web-0").GetStatus().GetReady() })
 }
 
 func TestNewConnectionReplacesTheOldOne(t *testing.T) {
@@ -101,18 +101,7 @@ func TestRegisterLabelsAndNodeList(t *testing.T) {
 	}
 }
 
-func TestParseFlagsAndListeners(t *testing.T) {
-	cfg, err := ParseFlags([]string{"--listen", "unix:///tmp/x.sock", "--listen", "127.0.0.1:0", "--data-dir", "/d", "--lease-duration", "3s"}, os.Stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Join(cfg.Listen, " ") != "unix:///tmp/x.sock 127.0.0.1:0" || cfg.DataDir != "/d" || cfg.LeaseDuration != 3*time.Second || cfg.HeartbeatInterval != time.Second {
-		t.Fatalf("config: %+v", cfg)
-	}
-	if _, err := ParseFlags([]string{"--bogus"}, &strings.Builder{}); err == nil {
-		t.Fatal("unknown flag accepted")
-	}
-
+func TestListeners(t *testing.T) {
 	// A stale socket file is replaced; the socket is group-accessible.
 	path := t.TempDir() + "/run/ordo.sock"
 	l, err := listen("unix://" + path)

@@ -8,8 +8,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/ordoproject/ordo/internal/kinds"
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
 	"github.com/ordoproject/ordo/scheduler/controller"
+	"github.com/ordoproject/ordo/scheduler/state"
 )
 
 func (h *harness) history(name string) *ordov1.RolloutHistoryResponse {
@@ -50,7 +52,7 @@ func replace(t *testing.T, h *harness, a *fakeAgent, name string) string {
 		t.Fatalf("%s came back with epoch %d, not above %d", name, a.epoch(name), old)
 	}
 	a.ready(name)
-	h.settle(name+" ready", func(s *Store) bool {
+	h.settle(name+" ready", func(s *state.Store) bool {
 		p := s.Pod("default", name)
 		return p.GetEpoch() > old && p.GetStatus().GetReady()
 	})
@@ -81,7 +83,7 @@ func TestRolloutHistorySetImageUndo(t *testing.T) {
 	a.ready("web-0")
 	as.waitDesired(t, "web-0", "web-1")
 	a.ready("web-1")
-	h.settle("rollout done", func(s *Store) bool {
+	h.settle("rollout done", func(s *state.Store) bool {
 		done, _, _ := controller.RolloutStatus(s.StatefulSet("default", "web"), s.PodsOfSet("default", "web"))
 		return done
 	})
@@ -129,7 +131,7 @@ func TestRolloutHistorySetImageUndo(t *testing.T) {
 	if rev := replace(t, h, a, "web-0"); rev != second {
 		t.Fatalf("web-0 on %s, want %s", rev, second)
 	}
-	h.settle("update done", func(s *Store) bool {
+	h.settle("update done", func(s *state.Store) bool {
 		st := s.StatefulSet("default", "web").GetStatus()
 		return st.GetCurrentRevision() == second && st.GetUpdateRevision() == second && st.GetUpdatedReplicas() == 2
 	})
@@ -148,7 +150,7 @@ func TestRolloutHistorySetImageUndo(t *testing.T) {
 	}
 	replace(t, h, a, "web-1")
 	replace(t, h, a, "web-0")
-	h.settle("undo done", func(s *Store) bool {
+	h.settle("undo done", func(s *state.Store) bool {
 		st := s.StatefulSet("default", "web").GetStatus()
 		return st.GetCurrentRevision() == first && st.GetUpdatedReplicas() == 2
 	})
@@ -165,7 +167,7 @@ func TestRolloutHistorySetImageUndo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("restart: %v", err)
 	}
-	if rs.GetStatefulSet().GetSpec().GetTemplate().GetMetadata().GetAnnotations()[AnnotationRestartedAt] == "" {
+	if rs.GetStatefulSet().GetSpec().GetTemplate().GetMetadata().GetAnnotations()[state.AnnotationRestartedAt] == "" {
 		t.Fatal("restart did not annotate the template")
 	}
 	if rev := replace(t, h, a, "web-1"); rev != controller.Revision(rs.GetStatefulSet()) {
@@ -181,9 +183,9 @@ func TestRolloutHistorySetImageUndo(t *testing.T) {
 		a.waitDesired(name+" stopped", func(names []string) bool { return !contains(names, name) })
 		a.gone(name)
 	}
-	h.settle("web gone", func(s *Store) bool { return s.StatefulSet("default", "web") == nil })
-	if revs, err := h.sched.store.Revisions("default", "web"); err != nil || len(revs) != 0 {
-		t.Fatalf("history after the set was deleted: %v, %v", revs, err)
+	h.settle("web gone", func(s *state.Store) bool { return s.StatefulSet("default", "web") == nil })
+	if revs := h.sched.store.Revisions("default", "web"); len(revs) != 0 {
+		t.Fatalf("history after the set was deleted: %v", revs)
 	}
 }
 
@@ -198,7 +200,7 @@ func TestAutoRollbackRestoresTemplate(t *testing.T) {
 	h.apply(manifest)
 	agents{a}.waitDesired(t, "web-0")
 	a.ready("web-0")
-	h.settle("web-0 ready", func(s *Store) bool { return s.StatefulSet("default", "web").GetStatus().GetReadyReplicas() == 1 })
+	h.settle("web-0 ready", func(s *state.Store) bool { return s.StatefulSet("default", "web").GetStatus().GetReadyReplicas() == 1 })
 	good := controller.Revision(h.getSet("web"))
 
 	if _, err := h.ctl.SetImage(h.ctx(), &ordov1.SetImageRequest{Name: "web", Images: map[string]string{"*": "ordo.local/busybox:v2"}}); err != nil {
@@ -230,7 +232,7 @@ func TestAutoRollbackRestoresTemplate(t *testing.T) {
 		t.Fatalf("template not rolled back: revision %s, want %s", controller.Revision(set), good)
 	}
 	var reasons []string
-	for _, ev := range h.sched.store.Events(KindStatefulSet, "default/web") {
+	for _, ev := range h.sched.store.Events(kinds.StatefulSet, "default/web") {
 		reasons = append(reasons, ev.GetReason())
 	}
 	if !contains(reasons, "RolledBack") {

@@ -9,7 +9,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/ordoproject/ordo/internal/kinds"
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
+	"github.com/ordoproject/ordo/scheduler/state"
 )
 
 const (
@@ -52,7 +54,7 @@ func readyUpTo(t *testing.T, h *harness, as agents, set string, from, to int) {
 		a := as.waitOwner(t, name)
 		a.report(name, pending, false)
 		a.report(name, running, false)
-		h.settle(name+" running", func(s *Store) bool {
+		h.settle(name+" running", func(s *state.Store) bool {
 			return s.Pod("default", name).GetStatus().GetPhase() == running
 		})
 		if as.everSeen(next) {
@@ -62,7 +64,7 @@ func readyUpTo(t *testing.T, h *harness, as agents, set string, from, to int) {
 			t.Fatalf("%s was created before %s was Ready", next, name)
 		}
 		a.ready(name)
-		h.settle(name+" ready", func(s *Store) bool { return s.Pod("default", name).GetStatus().GetReady() })
+		h.settle(name+" ready", func(s *state.Store) bool { return s.Pod("default", name).GetStatus().GetReady() })
 	}
 }
 
@@ -128,7 +130,7 @@ func TestOrderedReadyBringUpScaleAndDelete(t *testing.T) {
 		as.waitDesired(t, want...)
 		owner := findRunner(t, as, name)
 		owner.report(name, ordov1.PodPhase_POD_PHASE_TERMINATING, false)
-		h.settle(name+" terminating", func(s *Store) bool {
+		h.settle(name+" terminating", func(s *state.Store) bool {
 			return s.Pod("default", name).GetStatus().GetPhase() == ordov1.PodPhase_POD_PHASE_TERMINATING
 		})
 		if got := as.desiredNames(); !slices.Equal(got, want) {
@@ -138,7 +140,7 @@ func TestOrderedReadyBringUpScaleAndDelete(t *testing.T) {
 			t.Fatalf("%s not kept as terminating until its agent confirms it gone: %v", name, p)
 		}
 		owner.gone(name)
-		h.settle(name+" gone", func(s *Store) bool { return s.Pod("default", name) == nil })
+		h.settle(name+" gone", func(s *state.Store) bool { return s.Pod("default", name) == nil })
 	}
 	as.waitDesired(t, "web-0", "web-1")
 	if got := h.storedPods(); !slices.Equal(got, []string{"web-0", "web-1"}) {
@@ -156,7 +158,7 @@ func TestOrderedReadyBringUpScaleAndDelete(t *testing.T) {
 	findRunner(t, as, "web-1").gone("web-1")
 	as.waitDesired(t)
 	findRunner(t, as, "web-0").gone("web-0")
-	h.settle("set removed", func(s *Store) bool { return s.StatefulSet("default", "web") == nil })
+	h.settle("set removed", func(s *state.Store) bool { return s.StatefulSet("default", "web") == nil })
 	if _, err := h.ctl.Get(h.ctx(), &ordov1.GetRequest{Ref: &ordov1.ObjectRef{Kind: "sts", Name: "web"}}); status.Code(err) != codes.NotFound {
 		t.Fatalf("get of a deleted set: %v", err)
 	}
@@ -198,7 +200,7 @@ func TestParallelCreatesAndDeletesAllAtOnce(t *testing.T) {
 	for _, n := range []string{"db-0", "db-1", "db-2"} {
 		a.gone(n)
 	}
-	h.settle("set removed", func(s *Store) bool { return s.StatefulSet("default", "db") == nil })
+	h.settle("set removed", func(s *state.Store) bool { return s.StatefulSet("default", "db") == nil })
 	if got := h.storedPods(); len(got) != 0 {
 		t.Fatalf("pods left: %v", got)
 	}
@@ -215,7 +217,7 @@ func TestRestartResumesWithoutDuplicates(t *testing.T) {
 	readyUpTo(t, h, as, "web", 0, 0)
 	as.waitDesired(t, "web-0", "web-1")
 	a.report("web-1", pending, false)
-	h.settle("web-1 pending", func(s *Store) bool { return s.Pod("default", "web-1").GetStatus().GetPhase() == pending })
+	h.settle("web-1 pending", func(s *state.Store) bool { return s.Pod("default", "web-1").GetStatus().GetPhase() == pending })
 	e0, e1 := a.epoch("web-0"), a.epoch("web-1")
 
 	h.restart()
@@ -233,7 +235,7 @@ func TestRestartResumesWithoutDuplicates(t *testing.T) {
 	if a.epoch("web-0") != e0 || a.epoch("web-1") != e1 {
 		t.Fatalf("pods recreated across restart: epochs %d,%d became %d,%d", e0, e1, a.epoch("web-0"), a.epoch("web-1"))
 	}
-	h.settle("node ready", func(s *Store) bool { return s.Node("node-1").GetReady() })
+	h.settle("node ready", func(s *state.Store) bool { return s.Node("node-1").GetReady() })
 	if as.everSeen("web-2") {
 		t.Fatal("web-2 created before web-1 was Ready")
 	}
@@ -247,7 +249,7 @@ func TestRestartResumesWithoutDuplicates(t *testing.T) {
 	// and its set then creates a new incarnation with a higher epoch.
 	readyUpTo(t, h, as, "web", 2, 2)
 	a.disconnect()
-	h.settle("node not ready", func(s *Store) bool { return !s.Node("node-1").GetReady() })
+	h.settle("node not ready", func(s *state.Store) bool { return !s.Node("node-1").GetReady() })
 	if _, err := h.ctl.Delete(h.ctx(), &ordov1.DeleteRequest{Ref: &ordov1.ObjectRef{Kind: "pod", Name: "web-1"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +371,7 @@ func TestStaleEpochReportsAreIgnored(t *testing.T) {
 	a.reportEpoch("web-0", e+100, running, true)
 	a.reportEpoch("web-0", e-1, running, true)
 	a.report("web-0", pending, false) // the current epoch: a barrier after the stale ones
-	h.settle("web-0 pending", func(s *Store) bool { return s.Pod("default", "web-0").GetStatus().GetPhase() == pending })
+	h.settle("web-0 pending", func(s *state.Store) bool { return s.Pod("default", "web-0").GetStatus().GetPhase() == pending })
 	if p := h.sched.store.Pod("default", "web-0"); p.GetStatus().GetReady() || as.everSeen("web-1") {
 		t.Fatalf("a stale report made web-0 ready: %v", p.GetStatus())
 	}
@@ -382,7 +384,7 @@ func TestStaleEpochReportsAreIgnored(t *testing.T) {
 	as.waitDesired(t)
 	a.reportEpoch("web-0", e+100, ordov1.PodPhase_POD_PHASE_GONE, false)
 	a.report("web-0", ordov1.PodPhase_POD_PHASE_TERMINATING, false)
-	h.settle("web-0 terminating", func(s *Store) bool {
+	h.settle("web-0 terminating", func(s *state.Store) bool {
 		return s.Pod("default", "web-0").GetStatus().GetPhase() == ordov1.PodPhase_POD_PHASE_TERMINATING
 	})
 	if len(a.names()) != 0 {
@@ -414,7 +416,7 @@ func TestWatchStreamsChangesAndEvents(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ev.GetKind() != KindStatefulSet {
+		if ev.GetKind() != kinds.StatefulSet {
 			t.Fatalf("watch of sts got %v", ev.GetKind())
 		}
 		if ev.GetType() == ordov1.EventType_EVENT_TYPE_MODIFIED && ev.GetObject().GetStatefulSet().GetSpec().GetReplicas() == 1 {
@@ -455,7 +457,7 @@ func TestRollingUpdateReplacesFromTheHighestOrdinal(t *testing.T) {
 			t.Fatalf("%s not recreated: epoch %d", n, e)
 		}
 		a.ready(n)
-		h.settle(n+" ready", func(s *Store) bool { return s.Pod("default", n).GetStatus().GetReady() })
+		h.settle(n+" ready", func(s *state.Store) bool { return s.Pod("default", n).GetStatus().GetReady() })
 	}
 	st := h.getSet("web").GetStatus()
 	if st.GetUpdateRevision() == old || st.GetCurrentRevision() != st.GetUpdateRevision() || st.GetUpdatedReplicas() != 3 || st.GetReadyReplicas() != 3 {
@@ -466,7 +468,7 @@ func TestRollingUpdateReplacesFromTheHighestOrdinal(t *testing.T) {
 			t.Fatalf("%s still on %s", p.GetMetadata().GetName(), p.GetRevision())
 		}
 	}
-	if revs, err := h.sched.store.Revisions("default", "web"); err != nil || len(revs) != 2 || revs[1].GetMetadata().GetName() != st.GetUpdateRevision() {
-		t.Fatalf("revision history: %v, %v", revs, err)
+	if revs := h.sched.store.Revisions("default", "web"); len(revs) != 2 || revs[1].GetMetadata().GetName() != st.GetUpdateRevision() {
+		t.Fatalf("revision history: %v", revs)
 	}
 }

@@ -1,17 +1,20 @@
-// Package scheduler is the ordo scheduler daemon. Its parts form one loop:
+// Package scheduler wires the ordo scheduler daemon together; its parts form
+// one loop, each in its own package:
 //
-//	manifest → Control.Apply (control.go) → store (store.go)
-//	  → controller loop (loop.go: controller.Reconcile, placement, pod assignment)
-//	  → store → Node stream to agents (node.go: DesiredPods)
-//	  → agents' status reports (node.go) → store → controller loop
+//	manifest → control (Control.Apply) → state (store, transitions)
+//	  → loop (controller.Reconcile: placement and volumes → one transaction)
+//	  → state → nodes (Node stream: DesiredPods to agents; clusternet: routes, DNS)
+//	  → agents' status reports (nodes) → state → loop
+//
+// The services only talk through the state's commits. This package opens
+// the store and the listeners, builds the services and serves them; it
+// holds no logic of its own.
 package scheduler
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -24,6 +27,11 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
+	"github.com/ordoproject/ordo/scheduler/clusternet"
+	"github.com/ordoproject/ordo/scheduler/control"
+	"github.com/ordoproject/ordo/scheduler/loop"
+	"github.com/ordoproject/ordo/scheduler/nodes"
+	"github.com/ordoproject/ordo/scheduler/state"
 )
 
 // Defaults of the daemon's flags.
@@ -31,6 +39,7 @@ const (
 	DefaultDataDir           = "/var/lib/ordo"
 	DefaultHeartbeatInterval = time.Second
 	DefaultLeaseDuration     = 10 * time.Second
+	DefaultClusterCIDR       = clusternet.DefaultClusterCIDR
 )
 
 // DefaultListen are the addresses served when none is given.
@@ -46,35 +55,6 @@ type Config struct {
 	ClusterCIDR       string       // pod CIDRs of nodes are /24 blocks of it (default 10.244.0.0/16)
 	LogLevel          string       // debug, info, warn, error
 	Logger            *slog.Logger // optional; built from LogLevel when nil
-}
-
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
-
-// ParseFlags reads the daemon's command line into a Config.
-func ParseFlags(args []string, stderr io.Writer) (Config, error) {
-	fs := flag.NewFlagSet("ordo-scheduler", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cfg Config
-	var listen listFlag
-	fs.Var(&listen, "listen", "address to serve on, repeatable: unix:///path/ordo.sock or host:port (default unix:///run/ordo/ordo.sock and 127.0.0.1:7070)")
-	fs.StringVar(&cfg.DataDir, "data-dir", DefaultDataDir, "directory of the store (ordo.db)")
-	fs.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", DefaultHeartbeatInterval, "how often agents send heartbeats")
-	fs.DurationVar(&cfg.LeaseDuration, "lease-duration", DefaultLeaseDuration, "how long a node stays Ready without a heartbeat")
-	fs.StringVar(&cfg.ClusterCIDR, "cluster-cidr", DefaultClusterCIDR, "block that node pod CIDRs (/24 each) come from")
-	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
-	if err := fs.Parse(args); err != nil {
-		return Config{}, err
-	}
-	if fs.NArg() > 0 {
-		err := fmt.Errorf("unexpected arguments: %q", fs.Args())
-		fmt.Fprintln(stderr, err)
-		return Config{}, err
-	}
-	cfg.Listen = listen
-	return cfg, nil
 }
 
 func (cfg *Config) setDefaults() error {
@@ -107,10 +87,9 @@ func (cfg *Config) setDefaults() error {
 type Scheduler struct {
 	cfg       Config
 	log       *slog.Logger
-	store     *Store
-	loop      *loop
-	nodes     *nodeService
-	control   *controlService
+	store     *state.Store
+	loop      *loop.Loop
+	nodes     *nodes.Service
 	server    *grpc.Server
 	listeners []net.Listener
 }
@@ -121,22 +100,20 @@ func New(cfg Config) (*Scheduler, error) {
 		return nil, err
 	}
 	log := cfg.Logger
-	store, err := OpenStore(filepath.Join(cfg.DataDir, "ordo.db"))
+	store, err := state.Open(filepath.Join(cfg.DataDir, "ordo.db"), log)
 	if err != nil {
 		return nil, err
 	}
-	s := &Scheduler{cfg: cfg, log: log, store: store}
-	s.loop = newLoop(store, log)
-	s.nodes = newNodeService(store, log, cfg.HeartbeatInterval, cfg.LeaseDuration)
-	if cfg.ClusterCIDR != "" {
-		if err := s.nodes.netw.setClusterCIDR(cfg.ClusterCIDR); err != nil {
-			store.Close()
-			return nil, err
-		}
+	netw, err := clusternet.New(store, log, cfg.ClusterCIDR)
+	if err != nil {
+		store.Close()
+		return nil, err
 	}
-	s.control = &controlService{store: store, nodes: s.nodes, log: log}
+	s := &Scheduler{cfg: cfg, log: log, store: store}
+	s.loop = loop.New(store, log)
+	s.nodes = nodes.New(store, netw, log, cfg.HeartbeatInterval, cfg.LeaseDuration)
 	s.server = grpc.NewServer()
-	ordov1.RegisterControlServer(s.server, s.control)
+	ordov1.RegisterControlServer(s.server, control.New(store, log, s.nodes.LastHeartbeat))
 	ordov1.RegisterNodeServer(s.server, s.nodes)
 	reflection.Register(s.server)
 	for _, addr := range cfg.Listen {
@@ -191,14 +168,14 @@ func listen(addr string) (net.Listener, error) {
 // stops gracefully and closes the store.
 func (s *Scheduler) Serve(ctx context.Context) error {
 	defer s.store.Close()
-	if err := s.nodes.start(); err != nil {
+	if err := s.nodes.Start(); err != nil {
 		s.closeListeners()
 		return err
 	}
 	loopCtx, stopLoop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); s.loop.run(loopCtx) }()
+	go func() { defer wg.Done(); s.loop.Run(loopCtx) }()
 
 	errc := make(chan error, len(s.listeners))
 	for _, l := range s.listeners {
@@ -215,8 +192,8 @@ func (s *Scheduler) Serve(ctx context.Context) error {
 	}
 	s.log.Info("stopping")
 	// Long-lived streams end first, so that the graceful stop does not wait for them.
-	s.nodes.stop()
-	s.store.hub.closeAll()
+	s.nodes.Stop()
+	s.store.CloseWatches()
 	stopped := make(chan struct{})
 	go func() { s.server.GracefulStop(); close(stopped) }()
 	select {

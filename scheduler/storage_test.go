@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
+	"github.com/ordoproject/ordo/scheduler/state"
 )
 
 const localStorage = `kind: StorageClass
@@ -118,7 +119,7 @@ func TestLocalVolumesPlacePods(t *testing.T) {
 		t.Fatalf("both pods on %s", nodeOf["web-0"])
 	}
 	const why = "no PersistentVolume for claim www-web-2: needs 1Gi RWO class local-storage"
-	h.settle("web-2 unschedulable", func(s *Store) bool { return s.Pod("default", "web-2").GetStatus().GetMessage() == why })
+	h.settle("web-2 unschedulable", func(s *state.Store) bool { return s.Pod("default", "web-2").GetStatus().GetMessage() == why })
 	if c := h.claim("www-web-2"); c == nil || c.GetStatus().GetPhase() != "Pending" {
 		t.Fatalf("claim www-web-2 = %v", c)
 	}
@@ -159,7 +160,7 @@ func TestLocalVolumesPlacePods(t *testing.T) {
 		as.wait(t, n+" stopped", func() bool { return desiredPod(a, n) == nil })
 		a.reportEpoch(n, ep, ordov1.PodPhase_POD_PHASE_GONE, false)
 	}
-	h.settle("pods gone", func(s *Store) bool { return len(s.Pods()) == 0 })
+	h.settle("pods gone", func(s *state.Store) bool { return len(s.Pods()) == 0 })
 	for _, n := range []string{"www-web-0", "www-web-1", "www-web-2"} {
 		if c := h.claim(n); c.GetStatus().GetPhase() != "Bound" {
 			t.Fatalf("claim %s after scale down = %v", n, c)
@@ -178,7 +179,7 @@ func TestRetentionPolicyDeletesClaims(t *testing.T) {
 	for _, n := range []string{"web-0", "web-1"} {
 		as.waitOwner(t, n).ready(n)
 	}
-	h.settle("claims bound", func(s *Store) bool {
+	h.settle("claims bound", func(s *state.Store) bool {
 		return s.PersistentVolumeClaim("default", "www-web-1").GetStatus().GetPhase() == "Bound"
 	})
 	vol := h.claim("www-web-1").GetSpec().GetVolumeName()
@@ -190,7 +191,7 @@ func TestRetentionPolicyDeletesClaims(t *testing.T) {
 		t.Fatal("claim deleted while its pod still runs")
 	}
 	a.reportEpoch("web-1", ep, ordov1.PodPhase_POD_PHASE_GONE, false)
-	h.settle("claim www-web-1 deleted", func(s *Store) bool { return s.PersistentVolumeClaim("default", "www-web-1") == nil })
+	h.settle("claim www-web-1 deleted", func(s *state.Store) bool { return s.PersistentVolumeClaim("default", "www-web-1") == nil })
 	if pv := h.sched.store.PersistentVolume(vol); pv.GetStatus().GetPhase() != "Released" {
 		t.Fatalf("volume after its claim was deleted = %v", pv)
 	}

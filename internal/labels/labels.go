@@ -70,3 +70,14 @@ func RequirementMatches(key, op string, values []string, labels map[string]strin
 	}
 	return false
 }
+
+// MapMatches reports whether labels carry every key=value of sel (a
+// Service's selector, a list's label selector); an empty sel matches all.
+func MapMatches(sel, labels map[string]string) bool {
+	for k, v := range sel {
+		if got, ok := labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}

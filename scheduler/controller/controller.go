@@ -33,6 +33,7 @@ import (
 	"time"
 
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
+	"github.com/ordoproject/ordo/scheduler/binding"
 )
 
 // Input is everything Reconcile looks at. Nothing in it is modified.
@@ -52,6 +53,19 @@ type Input struct {
 	// NodeFilters restrict placement per pod name (what the pod's volume
 	// claims allow). A pod without an entry may go to any node.
 	NodeFilters map[string]NodeFilter
+	// Volumes, when set, lets placement choose the volumes of the pods'
+	// unbound claims together with their node, so that a placement always
+	// comes with volumes that fit it (Action.Volumes).
+	Volumes *Volumes
+}
+
+// Volumes is what placement needs to bind claims.
+type Volumes struct {
+	// Claims of each pod by pod name, as they exist or will be created
+	// from the set's claim templates. A pod without an entry uses none.
+	Claims            map[string][]binding.Claim
+	PersistentVolumes []*ordov1.PersistentVolume
+	StorageClasses    []*ordov1.StorageClass
 }
 
 // NodeFilter restricts where one pod may be placed.
@@ -120,6 +134,10 @@ type Action struct {
 	Pod    *ordov1.Pod
 	Node   string // BindPod: the chosen node
 	Reason string // human-readable why, for events and logs
+	// Volumes, for a pod placed on a node (CreatePod with a node, BindPod),
+	// is the volume chosen for each of its unbound claims: claim name →
+	// PersistentVolume name. The caller binds them; it chooses nothing.
+	Volumes map[string]string
 }
 
 // Result is the decision for one set.

@@ -43,6 +43,18 @@ func Place(pod *ordov1.Pod, nodes []*ordov1.NodeInfo, allPods []*ordov1.Pod) (no
 // affinity conflict"), and a filter that allows no node at all makes its
 // Reason the pod's.
 func PlaceFiltered(pod *ordov1.Pod, nodes []*ordov1.NodeInfo, allPods []*ordov1.Pod, filter *NodeFilter) (node string, reason string) {
+	return placeChecked(pod, nodes, allPods, filter, nil)
+}
+
+// A Checker is one more feasibility check of a node for a pod, run after
+// the built-in ones: it returns why the node cannot take the pod, or "".
+type Checker func(n *ordov1.NodeInfo, labels map[string]string) string
+
+// placeChecked is PlaceFiltered with an extra checker (nil: none). When the
+// checker alone rules out every node it was asked about and no node fits,
+// its first reason is the pod's (it is worded for a person: "no
+// PersistentVolume for claim www-web-2 on node node-1: ...").
+func placeChecked(pod *ordov1.Pod, nodes []*ordov1.NodeInfo, allPods []*ordov1.Pod, filter *NodeFilter, check Checker) (node string, reason string) {
 	if filter != nil && filter.Nodes != nil && len(filter.Nodes) == 0 {
 		if filter.Reason != "" {
 			return "", filter.Reason
@@ -84,6 +96,7 @@ func PlaceFiltered(pod *ordov1.Pod, nodes []*ordov1.NodeInfo, allPods []*ordov1.
 
 	failures := make(map[string]int)
 	best, bestCount := "", 0
+	checkWhy := ""
 	for _, n := range nodes {
 		name := n.GetMetadata().GetName()
 		labels := labelsOf[name]
@@ -101,6 +114,13 @@ func PlaceFiltered(pod *ordov1.Pod, nodes []*ordov1.NodeInfo, allPods []*ordov1.
 			why = reasonAntiAffinity
 		case breaksExistingAntiAffinity(pod, podNS, labels, neighbours, nodeLabelsByName):
 			why = reasonExistingAntiAffinity
+		case check != nil && (best == "" || count[name] < bestCount || (count[name] == bestCount && name < best)):
+			if w := check(n, labels); w != "" {
+				if checkWhy == "" {
+					checkWhy = w
+				}
+				why = reasonVolumeNodeAffinity
+			}
 		}
 		if why != "" {
 			failures[why]++
@@ -112,6 +132,9 @@ func PlaceFiltered(pod *ordov1.Pod, nodes []*ordov1.NodeInfo, allPods []*ordov1.
 	}
 	if best != "" {
 		return best, ""
+	}
+	if checkWhy != "" {
+		return "", checkWhy
 	}
 	parts := make([]string, 0, len(failures))
 	for why, c := range failures {

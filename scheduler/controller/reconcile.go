@@ -10,6 +10,7 @@ import (
 
 	"github.com/ordoproject/ordo/internal/identity"
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
+	"github.com/ordoproject/ordo/scheduler/binding"
 )
 
 // Pod management policies.
@@ -56,7 +57,7 @@ const ReasonUnschedulable = "Unschedulable"
 // Reconcile only reads its input; the pods in the actions are new objects.
 func Reconcile(in Input) Result {
 	v := newView(in)
-	r := &run{now: in.Now, nodes: in.Nodes, placed: mergePods(in.AllPods, in.Pods), filters: in.NodeFilters}
+	r := &run{now: in.Now, nodes: in.Nodes, placed: mergePods(in.AllPods, in.Pods), filters: in.NodeFilters, volumes: in.Volumes, taken: map[string]bool{}}
 	var res Result
 	res.Status, res.RequeueAfter = v.computeStatus()
 	v.current = res.Status.CurrentRevision
@@ -250,14 +251,53 @@ type run struct {
 	nodes   []*ordov1.NodeInfo
 	placed  []*ordov1.Pod
 	filters map[string]NodeFilter
+	volumes *Volumes
+	taken   map[string]bool // volumes chosen for pods placed earlier in this run
 }
 
-// place runs the placement with p's node filter, if it has one.
-func (r *run) place(p *ordov1.Pod) (string, string) {
+// place runs the placement with p's node filter, if it has one, and, when p
+// has claims, chooses their volumes on the node it picks: feasibility and
+// volume choice are one decision. vols is claim name → volume name.
+func (r *run) place(p *ordov1.Pod) (node, why string, vols map[string]string) {
+	var filter *NodeFilter
 	if f, ok := r.filters[p.GetMetadata().GetName()]; ok {
-		return PlaceFiltered(p, r.nodes, r.placed, &f)
+		filter = &f
 	}
-	return Place(p, r.nodes, r.placed)
+	claims := r.claimsOf(p)
+	if len(claims) == 0 {
+		node, why = PlaceFiltered(p, r.nodes, r.placed, filter)
+		return node, why, nil
+	}
+	var chosen map[string]*ordov1.PersistentVolume
+	check := func(n *ordov1.NodeInfo, labels map[string]string) string {
+		c, why := binding.Assign(claims, r.volumes.PersistentVolumes, r.volumes.StorageClasses, labels, r.taken)
+		if why != "" {
+			return why
+		}
+		chosen = c
+		return ""
+	}
+	node, why = placeChecked(p, r.nodes, r.placed, filter, check)
+	if node == "" {
+		return "", why, nil
+	}
+	// The checker only runs for a node that would win, so its last success
+	// is the winner's choice.
+	if len(chosen) > 0 {
+		vols = map[string]string{}
+		for c, pv := range chosen {
+			vols[c] = pv.GetMetadata().GetName()
+			r.taken[pv.GetMetadata().GetName()] = true
+		}
+	}
+	return node, "", vols
+}
+
+func (r *run) claimsOf(p *ordov1.Pod) []binding.Claim {
+	if r.volumes == nil {
+		return nil
+	}
+	return r.volumes.Claims[p.GetMetadata().GetName()]
 }
 
 // create builds ordinal's pod on revision; template, when not nil, replaces
@@ -273,12 +313,12 @@ func (r *run) create(set *ordov1.StatefulSet, ordinal int32, revision string, te
 	}
 	p := NewPod(set, ordinal, revision)
 	p.Metadata.CreationTime = timestamppb.New(r.now)
-	node, why := r.place(p)
+	node, why, vols := r.place(p)
 	if node != "" {
 		p.NodeName = node
 		p.ScheduledTime = timestamppb.New(r.now)
 		r.placed = append(r.placed, p)
-		return Action{Kind: CreatePod, Pod: p, Node: node, Reason: "create " + p.GetMetadata().GetName() + " on " + node}
+		return Action{Kind: CreatePod, Pod: p, Node: node, Volumes: vols, Reason: "create " + p.GetMetadata().GetName() + " on " + node}
 	}
 	p.Status.Reason = ReasonUnschedulable
 	p.Status.Message = why
@@ -288,7 +328,7 @@ func (r *run) create(set *ordov1.StatefulSet, ordinal int32, revision string, te
 // schedule binds the unbound pod p if a node fits; otherwise it records why
 // not, when that changed. ok is false when nothing needs to be done.
 func (r *run) schedule(p *ordov1.Pod) (Action, bool) {
-	node, why := r.place(p)
+	node, why, vols := r.place(p)
 	c := proto.Clone(p).(*ordov1.Pod)
 	if c.Status == nil {
 		c.Status = &ordov1.PodStatus{Phase: ordov1.PodPhase_POD_PHASE_PENDING}
@@ -300,7 +340,7 @@ func (r *run) schedule(p *ordov1.Pod) (Action, bool) {
 			c.Status.Reason, c.Status.Message = "", ""
 		}
 		r.placed = append(r.placed, c)
-		return Action{Kind: BindPod, Pod: c, Node: node, Reason: "bind " + c.GetMetadata().GetName() + " to " + node}, true
+		return Action{Kind: BindPod, Pod: c, Node: node, Volumes: vols, Reason: "bind " + c.GetMetadata().GetName() + " to " + node}, true
 	}
 	if p.GetStatus().GetReason() == ReasonUnschedulable && p.GetStatus().GetMessage() == why {
 		return Action{}, false

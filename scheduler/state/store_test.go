@@ -1,4 +1,4 @@
-package scheduler
+package state
 
 import (
 	"errors"
@@ -8,12 +8,13 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/ordoproject/ordo/internal/kinds"
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
 )
 
 func openTestStore(t testing.TB, dir string) *Store {
 	t.Helper()
-	s, err := OpenStore(filepath.Join(dir, "ordo.db"))
+	s, err := Open(filepath.Join(dir, "ordo.db"), nil)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
@@ -59,7 +60,7 @@ func TestStoreRoundTripSurvivesReopen(t *testing.T) {
 		if _, err := tx.PutPod(&ordov1.Pod{Metadata: &ordov1.ObjectMeta{Name: "web-0", Namespace: "default"}, SetName: "web", NodeName: "node-1", Epoch: 7}); err != nil {
 			return err
 		}
-		return tx.Record(KindPod, "default", "web-0", "Created", "Created pod %s", "web-0")
+		return tx.Record(kinds.Pod, "default", "web-0", "Created", "Created pod %s", "web-0")
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func TestStoreRoundTripSurvivesReopen(t *testing.T) {
 	if len(pods) != 1 || pods[0].GetEpoch() != 7 || len(s.PodsOnNode("node-1")) != 1 {
 		t.Fatalf("pod indexes after reopen: by set %v, on node-1 %d", pods, len(s.PodsOnNode("node-1")))
 	}
-	evs := s.Events(KindPod, "default/web-0")
+	evs := s.Events(kinds.Pod, "default/web-0")
 	if len(evs) != 1 || evs[0].GetReason() != "Created" || evs[0].GetMessage() != "Created pod web-0" {
 		t.Fatalf("events after reopen: %v", evs)
 	}
@@ -164,7 +165,7 @@ func TestStoreWatchFanOutDropsSlowWatcher(t *testing.T) {
 	s.hub.buffer = 3
 	fast, _, cancelFast := s.Watch(nil, "", false)
 	defer cancelFast()
-	slow, _, cancelSlow := s.Watch([]string{KindStatefulSet}, "", false)
+	slow, _, cancelSlow := s.Watch([]string{kinds.StatefulSet}, "", false)
 	defer cancelSlow()
 	other, _, cancelOther := s.Watch(nil, "elsewhere", false)
 	defer cancelOther()
@@ -199,7 +200,7 @@ func TestStoreWatchFanOutDropsSlowWatcher(t *testing.T) {
 	default:
 	}
 
-	_, initial, cancel := s.Watch([]string{KindStatefulSet}, "default", true)
+	_, initial, cancel := s.Watch([]string{kinds.StatefulSet}, "default", true)
 	defer cancel()
 	if len(initial) != 1 || initial[0].GetType() != ordov1.EventType_EVENT_TYPE_ADDED {
 		t.Fatalf("initial events: %v", initial)
@@ -211,14 +212,14 @@ func TestStoreKeepsLastEventsPerObject(t *testing.T) {
 	s := openTestStore(t, dir)
 	for i := 0; i < maxEventsPerObject+7; i++ {
 		if err := s.Update(func(tx *Tx) error {
-			return tx.Record(KindStatefulSet, "default", "web", "Scaled", "event %d", i)
+			return tx.Record(kinds.StatefulSet, "default", "web", "Scaled", "event %d", i)
 		}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	check := func(s *Store) {
 		t.Helper()
-		evs := s.Events(KindStatefulSet, "default/web")
+		evs := s.Events(kinds.StatefulSet, "default/web")
 		if len(evs) != maxEventsPerObject || evs[0].GetMessage() != "event 7" || evs[len(evs)-1].GetMessage() != fmt.Sprintf("event %d", maxEventsPerObject+6) {
 			t.Fatalf("kept %d events, first %q", len(evs), evs[0].GetMessage())
 		}
