@@ -417,7 +417,7 @@ func (a *Agent) Serve(ctx context.Context, client ordov1.NodeClient) error {
 // Run runs the agent until ctx ends. Pods keep running after it returns: a new
 // agent adopts them.
 func Run(ctx context.Context, cfg Config) error {
-	cfg, err := cfg.withDefaults()
+	cfg, err := cfg.WithDefaults()
 	if err != nil {
 		return err
 	}

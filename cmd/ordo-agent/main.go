@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	cfg, err := agent.ParseFlags(os.Args[1:])
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ordo-agent:", err)
 		os.Exit(2)
