@@ -32,6 +32,10 @@ type Config struct {
 	CgroupParent      string            // default: containerd's /<namespace>/<container>
 	DNSUpstreams      []string          // for names outside the cluster domain; default: /etc/resolv.conf; "none": refuse
 	Logger            *slog.Logger
+
+	// Volumes makes pod volumes available on the node; Run requires it. The
+	// command builds a *volumes.Manager keeping its data under StateDir.
+	Volumes VolumeManager
 }
 
 // WithDefaults returns c with its empty fields set to their defaults. It fails

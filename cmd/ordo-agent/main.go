@@ -18,6 +18,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ordo-agent:", err)
 		os.Exit(2)
 	}
+	cfg.Volumes = newVolumeManager(cfg)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := agent.Run(ctx, cfg); err != nil {
