@@ -23,7 +23,6 @@ import (
 	"github.com/ordoproject/ordo/internal/identity"
 	"github.com/ordoproject/ordo/network"
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
-	"github.com/ordoproject/ordo/volumes"
 )
 
 // foundPod is a pod whose containers the agent found in containerd at start-up.
@@ -81,7 +80,8 @@ type Agent struct {
 	wg       sync.WaitGroup
 }
 
-// New returns an agent running pods with rt and net. cfg must have defaults applied.
+// New returns an agent running pods with rt and net and their volumes with
+// cfg.Volumes. cfg must have defaults applied.
 func New(ctx context.Context, cfg Config, rt Runtime, net PodNetwork) *Agent {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -98,7 +98,7 @@ func New(ctx context.Context, cfg Config, rt Runtime, net PodNetwork) *Agent {
 		notify:  make(chan struct{}, 1),
 	}
 	a.env = &podEnv{rt: rt, net: net, stateDir: cfg.StateDir, nodeName: cfg.NodeName, log: log, report: a.report,
-		vols: volumes.NewManager(cfg.StateDir, &volumes.KernelMounter{}, log)}
+		vols: cfg.Volumes}
 	if len(cfg.Addresses) > 0 {
 		a.env.nodeIP = cfg.Addresses[0]
 	}
@@ -417,9 +417,12 @@ func (a *Agent) Serve(ctx context.Context, client ordov1.NodeClient) error {
 // Run runs the agent until ctx ends. Pods keep running after it returns: a new
 // agent adopts them.
 func Run(ctx context.Context, cfg Config) error {
-	cfg, err := cfg.withDefaults()
+	cfg, err := cfg.WithDefaults()
 	if err != nil {
 		return err
+	}
+	if cfg.Volumes == nil {
+		return errors.New("no volume manager (Config.Volumes)")
 	}
 	log := cfg.Logger.With("node", cfg.NodeName)
 	if err := os.MkdirAll(cfg.StateDir, 0o755); err != nil {

@@ -1,16 +1,22 @@
 package agent
 
 import (
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
-	"strings"
 )
 
 // Version is reported to the scheduler at registration.
 var Version = "dev"
+
+// Defaults of the Config fields that have a fixed one.
+const (
+	DefaultMaxPods           = 110
+	DefaultContainerdAddress = "/run/containerd/containerd.sock" // when $CONTAINERD_ADDRESS is empty too
+	DefaultNamespace         = "ordo"
+	DefaultStateDir          = "/run/ordo-agent"
+)
 
 // Config is the agent's configuration.
 type Config struct {
@@ -26,68 +32,15 @@ type Config struct {
 	CgroupParent      string            // default: containerd's /<namespace>/<container>
 	DNSUpstreams      []string          // for names outside the cluster domain; default: /etc/resolv.conf; "none": refuse
 	Logger            *slog.Logger
+
+	// Volumes makes pod volumes available on the node; Run requires it. The
+	// command builds a *volumes.Manager keeping its data under StateDir.
+	Volumes VolumeManager
 }
 
-// listFlag collects a repeatable flag.
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
-
-// ParseFlags reads the agent's command line into a Config with defaults applied.
-func ParseFlags(args []string) (Config, error) {
-	fs := flag.NewFlagSet("ordo-agent", flag.ContinueOnError)
-	var (
-		cfg    Config
-		labels string
-		addrs  listFlag
-		dnsUp  listFlag
-		max    int
-	)
-	fs.StringVar(&cfg.Scheduler, "scheduler", os.Getenv("ORDO_ADDR"), "scheduler address: unix:///path/ordo.sock or host:port (env ORDO_ADDR)")
-	fs.StringVar(&cfg.NodeName, "node-name", "", "node name (default: the host name)")
-	fs.StringVar(&labels, "labels", "", "node labels k=v,k2=v2")
-	fs.Var(&addrs, "address", "node address (repeatable; default: the node's non-loopback addresses)")
-	fs.IntVar(&max, "max-pods", 110, "most pods this node runs")
-	fs.StringVar(&cfg.ContainerdAddress, "containerd-address", "", "containerd socket (default $CONTAINERD_ADDRESS or /run/containerd/containerd.sock)")
-	fs.StringVar(&cfg.Namespace, "namespace", "ordo", "containerd namespace")
-	fs.StringVar(&cfg.StateDir, "state-dir", "/run/ordo-agent", "directory for pod network namespaces, files and logs")
-	fs.StringVar(&cfg.Snapshotter, "snapshotter", "", "containerd snapshotter (default: containerd's default, overlayfs)")
-	fs.StringVar(&cfg.CgroupParent, "cgroup-parent", "", "cgroup under which pod containers go, as <parent>/<container> (default: containerd's /<namespace>/<container>)")
-	fs.Var(&dnsUp, "dns-upstream", "DNS server (host[:port], repeatable) for names outside the cluster domain; \"none\" refuses them (default: the node's /etc/resolv.conf)")
-	if err := fs.Parse(args); err != nil {
-		return Config{}, err
-	}
-	if fs.NArg() > 0 {
-		return Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
-	}
-	l, err := parseLabels(labels)
-	if err != nil {
-		return Config{}, err
-	}
-	cfg.Labels = l
-	cfg.Addresses = addrs
-	cfg.DNSUpstreams = dnsUp
-	cfg.MaxPods = int32(max)
-	return cfg.withDefaults()
-}
-
-func parseLabels(s string) (map[string]string, error) {
-	out := map[string]string{}
-	if s == "" {
-		return out, nil
-	}
-	for _, kv := range strings.Split(s, ",") {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || strings.TrimSpace(k) == "" {
-			return nil, fmt.Errorf("--labels: %q is not key=value", kv)
-		}
-		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
-	}
-	return out, nil
-}
-
-func (c Config) withDefaults() (Config, error) {
+// WithDefaults returns c with its empty fields set to their defaults. It fails
+// when c has no scheduler address or the host name cannot be read.
+func (c Config) WithDefaults() (Config, error) {
 	if c.Scheduler == "" {
 		return c, fmt.Errorf("--scheduler (or ORDO_ADDR) is required")
 	}
@@ -102,16 +55,16 @@ func (c Config) withDefaults() (Config, error) {
 		c.ContainerdAddress = os.Getenv("CONTAINERD_ADDRESS")
 	}
 	if c.ContainerdAddress == "" {
-		c.ContainerdAddress = "/run/containerd/containerd.sock"
+		c.ContainerdAddress = DefaultContainerdAddress
 	}
 	if c.Namespace == "" {
-		c.Namespace = "ordo"
+		c.Namespace = DefaultNamespace
 	}
 	if c.StateDir == "" {
-		c.StateDir = "/run/ordo-agent"
+		c.StateDir = DefaultStateDir
 	}
 	if c.MaxPods <= 0 {
-		c.MaxPods = 110
+		c.MaxPods = DefaultMaxPods
 	}
 	if len(c.Addresses) == 0 {
 		c.Addresses = hostAddresses()

@@ -22,6 +22,7 @@ import (
 	"github.com/ordoproject/ordo/internal/testimage"
 	"github.com/ordoproject/ordo/network"
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
+	"github.com/ordoproject/ordo/volumes"
 )
 
 // testNamespace is unique per run: runc keeps its state under
@@ -224,6 +225,7 @@ func newTestAgent(t testing.TB, c *testContainerd, stateDir string) *testAgent {
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := Config{NodeName: "node-1", StateDir: stateDir, Namespace: testNamespace, MaxPods: 110,
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	cfg.Volumes = newVolumeManager(cfg)
 	rt := NewContainerdRuntime(c.client, testNamespace, "", "")
 	nn := &network.NetNS{Dir: filepath.Join(stateDir, "netns")}
 	a := New(ctx, cfg, rt, nn)
@@ -234,6 +236,11 @@ func newTestAgent(t testing.TB, c *testContainerd, stateDir string) *testAgent {
 	}
 	t.Cleanup(func() { cancel(); a.Wait() })
 	return ta
+}
+
+// newVolumeManager is the volume manager cmd/ordo-agent gives the agent.
+func newVolumeManager(cfg Config) *volumes.Manager {
+	return volumes.NewManager(cfg.StateDir, &volumes.KernelMounter{}, cfg.Logger.With("node", cfg.NodeName))
 }
 
 // exit stops the agent the way SIGTERM does: its pods keep running.

@@ -13,11 +13,12 @@ import (
 )
 
 func main() {
-	cfg, err := agent.ParseFlags(os.Args[1:])
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ordo-agent:", err)
 		os.Exit(2)
 	}
+	cfg.Volumes = newVolumeManager(cfg)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := agent.Run(ctx, cfg); err != nil {

@@ -14,7 +14,7 @@ import (
 )
 
 func main() {
-	cfg, err := scheduler.ParseFlags(os.Args[1:], os.Stderr)
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return
