@@ -99,7 +99,9 @@ var table = []Kind{
 		(*ordov1.Object).GetStatefulSet,
 		func(r *ordov1.ListResponse) *[]*ordov1.StatefulSet { return &r.StatefulSets }),
 	wrapped(Kind{Name: Service, Plural: "services", Short: []string{"svc"}, APIVersion: "v1", Namespaced: true, Stored: true},
-		func(m *ordov1.Service) *ordov1.Object { return &ordov1.Object{Kind: &ordov1.Object_Service{Service: m}} },
+		func(m *ordov1.Service) *ordov1.Object {
+			return &ordov1.Object{Kind: &ordov1.Object_Service{Service: m}}
+		},
 		(*ordov1.Object).GetService,
 		func(r *ordov1.ListResponse) *[]*ordov1.Service { return &r.Services }),
 	podKind(),

@@ -6,8 +6,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ordoproject/ordo/internal/kinds"
-	"github.com/ordoproject/ordo/scheduler/binding"
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
+	"github.com/ordoproject/ordo/scheduler/binding"
 )
 
 // reader is what a View reads from: the committed state (Store) or a
