@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/ordoproject/ordo/internal/kinds"
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
 )
 
@@ -258,6 +260,41 @@ func coalesce(cs []Change) []Change {
 		res = append(res, c)
 	}
 	return res
+}
+
+// Watch subscribes to changes of the given kinds (empty: all) in namespace ns
+// (empty: all). When initial is true, the returned slice holds an ADDED event
+// for every existing object, consistent with the subscription (no change is
+// missed or seen twice). The caller must call cancel when done.
+func (s *Store) Watch(kindNames []string, ns string, initial bool) (w *Watcher, snapshot []*ordov1.Event, cancel func()) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	w = &Watcher{ns: ns, ch: make(chan *ordov1.Event, s.hub.buffer)}
+	if len(kindNames) > 0 {
+		w.kinds = map[string]bool{}
+		for _, k := range kindNames {
+			w.kinds[k] = true
+		}
+	}
+	s.hub.subscribe(w)
+	if initial {
+		ts := timestamppb.Now()
+		s.mu.RLock()
+		for _, k := range kinds.Stored() {
+			if w.kinds != nil && !w.kinds[k.Name] {
+				continue
+			}
+			for _, m := range sortedValues(s.objects[k.Name]) {
+				ev := &ordov1.Event{Type: ordov1.EventType_EVENT_TYPE_ADDED, Kind: k.Name, Time: ts}
+				k.SetEvent(ev, m)
+				if w.wants(k.Name, eventNamespace(ev)) {
+					snapshot = append(snapshot, ev)
+				}
+			}
+		}
+		s.mu.RUnlock()
+	}
+	return w, snapshot, func() { s.hub.unsubscribe(w) }
 }
 
 // ---------------------------------------------------------------- reader
