@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/ordoproject/ordo/internal/identity"
 	"github.com/ordoproject/ordo/internal/kinds"
 	"github.com/ordoproject/ordo/manifest"
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
@@ -185,13 +186,9 @@ func (a *app) dial() (ordov1.ControlClient, error) {
 	return a.client, nil
 }
 
-// namespace is the namespace to use for named objects.
-func namespaceOf(args *args) string {
-	if ns := args.value("namespace"); ns != "" {
-		return ns
-	}
-	return "default"
-}
+// namespaceOf is the namespace to use for named objects: --namespace, or
+// the default namespace.
+func namespaceOf(args *args) string { return identity.NamespaceOr(args.value("namespace")) }
 
 // ---------------------------------------------------------------- apply
 
@@ -364,7 +361,7 @@ func (a *app) get(ctx context.Context, args *args) error {
 			return a.rpcError(err)
 		}
 		for _, it := range listItems(k, resp) {
-			if matchesLabels(it.meta, sel) {
+			if matchesSelector(it.meta, sel) {
 				items = append(items, it)
 			}
 		}
@@ -473,7 +470,7 @@ func (a *app) watch(ctx context.Context, stream ordov1.Control_WatchClient, k *k
 			continue // a recorded event (Created, Scaled, ...), not an object change
 		}
 		it, ok := eventItem(ev)
-		if !ok || it.kind != k.Name || !matchesLabels(it.meta, sel) {
+		if !ok || it.kind != k.Name || !matchesSelector(it.meta, sel) {
 			continue
 		}
 		if len(want) > 0 && !want[it.meta.GetName()] {

@@ -416,7 +416,7 @@ func (a *app) describeService(ctx context.Context, d *describer, s *ordov1.Servi
 	sort.Slice(pods, func(i, j int) bool { return lessName(pods[i].GetMetadata().GetName(), pods[j].GetMetadata().GetName()) })
 	for _, p := range pods {
 		ready := p.GetStatus().GetReady() || s.GetSpec().GetPublishNotReadyAddresses()
-		if matchesLabels(p.GetMetadata(), s.GetSpec().GetSelector()) && ready && p.GetMetadata().GetDeletionTime() == nil {
+		if matchesSelector(p.GetMetadata(), s.GetSpec().GetSelector()) && ready && p.GetMetadata().GetDeletionTime() == nil {
 			ep := p.GetMetadata().GetName()
 			if ip := p.GetStatus().GetPodIp(); ip != "" {
 				ep += " (" + ip + ")"

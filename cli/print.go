@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/ordoproject/ordo/internal/kinds"
+	"github.com/ordoproject/ordo/internal/labels"
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
 )
 
@@ -199,13 +200,9 @@ func eventItem(ev *ordov1.Event) (item, bool) {
 	return item{k.Name, m, kinds.Meta(m)}, true
 }
 
-func matchesLabels(meta *ordov1.ObjectMeta, sel map[string]string) bool {
-	for k, v := range sel {
-		if got, ok := meta.GetLabels()[k]; !ok || got != v {
-			return false
-		}
-	}
-	return true
+// matchesSelector reports whether an object has every label of sel.
+func matchesSelector(meta *ordov1.ObjectMeta, sel map[string]string) bool {
+	return labels.SelectorMatches(&ordov1.LabelSelector{MatchLabels: sel}, meta.GetLabels())
 }
 
 // ---------------------------------------------------------------- json / yaml
