@@ -21,8 +21,8 @@ type printer struct {
 	describe func(a *app, ctx context.Context, d *describer, m proto.Message) error
 }
 
-// printers has one row per kind of internal/kinds. It is filled by init
-// because the describers print tables of pods with the Pod row.
+// printers has one row per kind of internal/kinds. It is filled by init:
+// the describers print tables of pods with header, which reads it.
 var printers map[string]printer
 
 func init() {

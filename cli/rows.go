@@ -9,8 +9,8 @@ import (
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
 )
 
-// Table rows of the workload kinds (StatefulSet, Pod, Node, Service) and the
-// columns they share with describe.
+// Table rows of the workload kinds (StatefulSet, Pod, Node, Service), and the
+// cell values (pod status, readiness, ...) that describe shows too.
 
 func statefulSetRow(s *ordov1.StatefulSet, now time.Time, wide bool) []string {
 	row := []string{
