@@ -20,6 +20,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/ordoproject/ordo/internal/identity"
+	"github.com/ordoproject/ordo/internal/kinds"
 	"github.com/ordoproject/ordo/manifest"
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
 )
@@ -184,13 +186,9 @@ func (a *app) dial() (ordov1.ControlClient, error) {
 	return a.client, nil
 }
 
-// namespace is the namespace to use for named objects.
-func namespaceOf(args *args) string {
-	if ns := args.value("namespace"); ns != "" {
-		return ns
-	}
-	return "default"
-}
+// namespaceOf is the namespace to use for named objects: --namespace, or
+// the default namespace.
+func namespaceOf(args *args) string { return identity.NamespaceOr(args.value("namespace")) }
 
 // ---------------------------------------------------------------- apply
 
@@ -310,40 +308,11 @@ func (a *app) apply(ctx context.Context, args *args) error {
 
 // ---------------------------------------------------------------- get
 
-// kindAndNames reads "KIND [NAME...]" or "KIND/NAME".
-func kindAndNames(cmd string, pos []string) (string, []string, error) {
-	if len(pos) == 0 {
-		return "", nil, usagef("ordo %s needs a kind (statefulsets, pods, nodes, services)", cmd)
-	}
-	k, name, slash := strings.Cut(pos[0], "/")
-	kind, ok := kindOf(k)
-	if !ok {
-		return "", nil, usagef("unknown kind %q (supported: statefulsets (sts), pods (po), nodes (no), services (svc), persistentvolumes (pv), persistentvolumeclaims (pvc), storageclasses (sc))", k)
-	}
-	var names []string
-	if slash {
-		if name == "" {
-			return "", nil, usagef("%q: missing name after /", pos[0])
-		}
-		names = append(names, name)
-	}
-	for _, p := range pos[1:] {
-		if k2, n2, ok := strings.Cut(p, "/"); ok {
-			if kk, _ := kindOf(k2); kk != kind {
-				return "", nil, usagef("%q: all names must be of kind %s", p, kind)
-			}
-			p = n2
-		}
-		names = append(names, p)
-	}
-	return kind, names, nil
-}
-
 func (a *app) get(ctx context.Context, args *args) error {
 	if err := args.only("get", "namespace", "all-namespaces", "output", "selector", "watch"); err != nil {
 		return err
 	}
-	kind, names, err := kindAndNames("get", args.pos)
+	k, names, err := kindAndNames("get", args.pos)
 	if err != nil {
 		return err
 	}
@@ -358,7 +327,7 @@ func (a *app) get(ctx context.Context, args *args) error {
 		return err
 	}
 	ns := namespaceOf(args)
-	if args.bools["all-namespaces"] || clusterScoped(kind) {
+	if args.bools["all-namespaces"] || !k.Namespaced {
 		ns = ""
 	}
 	c, err := a.dial()
@@ -371,14 +340,14 @@ func (a *app) get(ctx context.Context, args *args) error {
 	if args.bools["watch"] {
 		wctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		if stream, err = c.Watch(wctx, &ordov1.WatchRequest{Kinds: []string{kind}, Namespace: ns}); err != nil {
+		if stream, err = c.Watch(wctx, &ordov1.WatchRequest{Kinds: []string{k.Name}, Namespace: ns}); err != nil {
 			return a.rpcError(err)
 		}
 	}
 	var items []item
 	if len(names) > 0 {
 		for _, n := range names {
-			it, _, err := a.getOne(ctx, kind, namespaceOf(args), n)
+			it, _, err := a.getOne(ctx, k, namespaceOf(args), n)
 			if err != nil {
 				return err
 			}
@@ -386,62 +355,49 @@ func (a *app) get(ctx context.Context, args *args) error {
 		}
 	} else {
 		cctx, cancel := context.WithTimeout(ctx, requestTimeout)
-		resp, err := c.List(cctx, &ordov1.ListRequest{Kind: kind, Namespace: ns, LabelSelector: sel})
+		resp, err := c.List(cctx, &ordov1.ListRequest{Kind: k.Name, Namespace: ns, LabelSelector: sel})
 		cancel()
 		if err != nil {
 			return a.rpcError(err)
 		}
-		for _, it := range listItems(kind, resp) {
-			if matchesLabels(it.meta, sel) {
+		for _, it := range listItems(k, resp) {
+			if matchesSelector(it.meta, sel) {
 				items = append(items, it)
 			}
 		}
 	}
 	t := &table{}
-	if args.bools["watch"] && kind == kindPod {
+	if args.bools["watch"] && k.Name == kindPod {
 		// Leave room for the statuses a watch is likely to print later.
 		t.fit(withNamespace(ns == "", &ordov1.ObjectMeta{}, []string{"", "", "ContainerCreating", "", "", ""}))
 	}
-	if err := a.printItems(kind, format, items, len(names) == 1, t, ns); err != nil {
+	if err := a.printItems(k.Name, format, items, len(names) == 1, t, ns); err != nil {
 		return err
 	}
 	if stream == nil {
 		return nil
 	}
-	return a.watch(ctx, stream, kind, ns, names, sel, format, t)
+	return a.watch(ctx, stream, k, ns, names, sel, format, t)
 }
 
-func (a *app) getOne(ctx context.Context, kind, ns, name string) (item, *ordov1.GetResponse, error) {
+func (a *app) getOne(ctx context.Context, k *kinds.Kind, ns, name string) (item, *ordov1.GetResponse, error) {
 	c, err := a.dial()
 	if err != nil {
 		return item{}, nil, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	if kind == kindEndpoints {
+	if k.Name == kinds.Endpoints {
 		return a.getEndpoints(cctx, c, ns, name)
 	}
-	resp, err := c.Get(cctx, &ordov1.GetRequest{Ref: &ordov1.ObjectRef{Kind: kind, Name: name, Namespace: ns}})
+	resp, err := c.Get(cctx, &ordov1.GetRequest{Ref: &ordov1.ObjectRef{Kind: k.Name, Name: name, Namespace: ns}})
 	if err != nil {
 		return item{}, nil, a.rpcError(err)
 	}
-	var it item
-	switch kind {
-	case kindPod:
-		it = item{kind, resp.GetPod(), resp.GetPod().GetMetadata()}
-	case kindNode:
-		it = item{kind, resp.GetNode(), resp.GetNode().GetMetadata()}
-	case kindStatefulSet:
-		s := resp.GetObject().GetStatefulSet()
-		it = item{kind, s, s.GetMetadata()}
-	case kindService:
-		s := resp.GetObject().GetService()
-		it = item{kind, s, s.GetMetadata()}
-	default:
-		it, _ = storageEventItem(&ordov1.Event{Object: resp.GetObject()})
-	}
+	m := k.FromGet(resp)
+	it := item{k.Name, m, kinds.Meta(m)}
 	if it.meta == nil {
-		return item{}, nil, fmt.Errorf("%s %q: the scheduler returned no object", lowerKind(kind), name)
+		return item{}, nil, fmt.Errorf("%s %q: the scheduler returned no object", lowerKind(k.Name), name)
 	}
 	return it, resp, nil
 }
@@ -461,19 +417,17 @@ func (a *app) printItems(kind, format string, items []item, single bool, t *tabl
 		}
 		return nil
 	}
+	namespaced := kinds.MustLookup(kind).Namespaced
 	if len(items) == 0 {
-		switch {
-		case clusterScoped(kind):
+		if !namespaced || ns == "" {
 			fmt.Fprintln(a.stderr, "No resources found")
-		case ns == "":
-			fmt.Fprintln(a.stderr, "No resources found")
-		default:
+		} else {
 			fmt.Fprintf(a.stderr, "No resources found in %s namespace.\n", ns)
 		}
 		return nil
 	}
 	now := a.now()
-	allNS := ns == "" && !clusterScoped(kind)
+	allNS := ns == "" && namespaced
 	rows := make([][]string, 0, len(items))
 	for _, it := range items {
 		rows = append(rows, withNamespace(allNS, it.meta, it.row(now, format == "wide")))
@@ -495,9 +449,10 @@ func withNamespace(allNS bool, meta *ordov1.ObjectMeta, row []string) []string {
 }
 
 // watch prints a line for every change of the listed objects until ctx ends.
-func (a *app) watch(ctx context.Context, stream ordov1.Control_WatchClient, kind, ns string, names []string, sel map[string]string, format string, t *table) error {
+func (a *app) watch(ctx context.Context, stream ordov1.Control_WatchClient, k *kinds.Kind, ns string, names []string, sel map[string]string, format string, t *table) error {
+	allNS := ns == "" && k.Namespaced
 	if len(t.widths) == 0 && format != "json" && format != "yaml" && format != "name" {
-		t.fit(withNamespace(ns == "" && !clusterScoped(kind), nil, header(kind, format == "wide")))
+		t.fit(withNamespace(allNS, nil, header(k.Name, format == "wide")))
 	}
 	want := map[string]bool{}
 	for _, n := range names {
@@ -515,7 +470,7 @@ func (a *app) watch(ctx context.Context, stream ordov1.Control_WatchClient, kind
 			continue // a recorded event (Created, Scaled, ...), not an object change
 		}
 		it, ok := eventItem(ev)
-		if !ok || it.kind != kind || !matchesLabels(it.meta, sel) {
+		if !ok || it.kind != k.Name || !matchesSelector(it.meta, sel) {
 			continue
 		}
 		if len(want) > 0 && !want[it.meta.GetName()] {
@@ -541,14 +496,14 @@ func (a *app) watch(ctx context.Context, stream ordov1.Control_WatchClient, kind
 			fmt.Fprintln(a.stdout, it.name())
 		default:
 			row := it.row(a.now(), format == "wide")
-			if ev.GetType() == ordov1.EventType_EVENT_TYPE_DELETED && kind == kindPod {
+			if ev.GetType() == ordov1.EventType_EVENT_TYPE_DELETED && k.Name == kindPod {
 				row[2] = "Deleted"
 			}
-			row = withNamespace(ns == "" && !clusterScoped(kind), it.meta, row)
+			row = withNamespace(allNS, it.meta, row)
 			t.fit(row)
 			if !t.headed {
 				// The list was empty: the first change brings the header.
-				h := withNamespace(ns == "" && !clusterScoped(kind), nil, header(kind, format == "wide"))
+				h := withNamespace(allNS, nil, header(k.Name, format == "wide"))
 				t.fit(h)
 				io.WriteString(a.stdout, t.line(h))
 				t.headed = true
@@ -564,11 +519,11 @@ func (a *app) scale(ctx context.Context, args *args) error {
 	if err := args.only("scale", "replicas", "namespace"); err != nil {
 		return err
 	}
-	kind, names, err := kindAndNames("scale", args.pos)
+	k, names, err := kindAndNames("scale", args.pos)
 	if err != nil {
 		return err
 	}
-	if kind != kindStatefulSet {
+	if k.Name != kindStatefulSet {
 		return usagef("only statefulsets can be scaled")
 	}
 	if len(names) != 1 {
@@ -626,15 +581,15 @@ func (a *app) delete(ctx context.Context, args *args) error {
 			return refs[i].kind == kindStatefulSet && refs[j].kind != kindStatefulSet
 		})
 	} else {
-		kind, names, err := kindAndNames("delete", args.pos)
+		k, names, err := kindAndNames("delete", args.pos)
 		if err != nil {
 			return err
 		}
 		if len(names) == 0 {
-			return usagef("ordo delete needs a name: ordo delete %s NAME", lowerKind(kind))
+			return usagef("ordo delete needs a name: ordo delete %s NAME", lowerKind(k.Name))
 		}
 		for _, n := range names {
-			refs = append(refs, ref{kind, namespaceOf(args), n})
+			refs = append(refs, ref{k.Name, namespaceOf(args), n})
 		}
 	}
 	c, err := a.dial()

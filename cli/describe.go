@@ -241,35 +241,27 @@ func (a *app) describe(ctx context.Context, args *args) error {
 	if err := args.only("describe", "namespace"); err != nil {
 		return err
 	}
-	kind, names, err := kindAndNames("describe", args.pos)
+	k, names, err := kindAndNames("describe", args.pos)
 	if err != nil {
 		return err
 	}
 	if len(names) == 0 {
-		return usagef("ordo describe needs a name: ordo describe %s NAME", lowerKind(kind))
+		return usagef("ordo describe needs a name: ordo describe %s NAME", lowerKind(k.Name))
 	}
 	ns := namespaceOf(args)
 	for i, name := range names {
 		if i > 0 {
 			fmt.Fprintln(a.stdout)
 		}
-		_, resp, err := a.getOne(ctx, kind, ns, name)
+		it, resp, err := a.getOne(ctx, k, ns, name)
 		if err != nil {
 			return err
 		}
 		d := &describer{w: a.stdout, now: a.now()}
-		switch kind {
-		case kindStatefulSet:
-			err = a.describeStatefulSet(ctx, d, resp)
-		case kindPod:
-			d.describePod(resp.GetPod())
-		case kindNode:
-			err = a.describeNode(ctx, d, resp.GetNode())
-		case kindService:
-			err = a.describeService(ctx, d, resp.GetObject().GetService())
-		}
-		if err != nil {
-			return err
+		if describe := printers[k.Name].describe; describe != nil {
+			if err := describe(a, ctx, d, it.msg); err != nil {
+				return err
+			}
 		}
 		d.events(resp.GetEvents())
 	}
@@ -290,8 +282,7 @@ func (a *app) listPods(ctx context.Context, ns string) ([]*ordov1.Pod, error) {
 	return resp.GetPods(), nil
 }
 
-func (a *app) describeStatefulSet(ctx context.Context, d *describer, resp *ordov1.GetResponse) error {
-	s := resp.GetObject().GetStatefulSet()
+func (a *app) describeStatefulSet(ctx context.Context, d *describer, s *ordov1.StatefulSet) error {
 	spec, st := s.GetSpec(), s.GetStatus()
 	d.meta(s.GetMetadata(), true)
 	d.kv(0, "Selector", "%s", formatSelector(spec.GetSelector()))
@@ -425,7 +416,7 @@ func (a *app) describeService(ctx context.Context, d *describer, s *ordov1.Servi
 	sort.Slice(pods, func(i, j int) bool { return lessName(pods[i].GetMetadata().GetName(), pods[j].GetMetadata().GetName()) })
 	for _, p := range pods {
 		ready := p.GetStatus().GetReady() || s.GetSpec().GetPublishNotReadyAddresses()
-		if matchesLabels(p.GetMetadata(), s.GetSpec().GetSelector()) && ready && p.GetMetadata().GetDeletionTime() == nil {
+		if matchesSelector(p.GetMetadata(), s.GetSpec().GetSelector()) && ready && p.GetMetadata().GetDeletionTime() == nil {
 			ep := p.GetMetadata().GetName()
 			if ip := p.GetStatus().GetPodIp(); ip != "" {
 				ep += " (" + ip + ")"

@@ -8,15 +8,13 @@ import (
 	"time"
 
 	"github.com/ordoproject/ordo/internal/errdefs"
+	"github.com/ordoproject/ordo/internal/kinds"
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
 )
 
-// kindEndpoints is computed by the scheduler from services and pods.
-const kindEndpoints = "Endpoints"
-
 // endpointsRow is NAME ENDPOINTS AGE; ENDPOINTS lists the Ready addresses with
 // each port, like kubectl: "10.244.1.2:80,10.244.2.2:80,10.244.3.2:80 + 1 more...".
-func endpointsRow(e *ordov1.Endpoints, now time.Time) []string {
+func endpointsRow(e *ordov1.Endpoints, now time.Time, _ bool) []string {
 	return []string{e.GetMetadata().GetName(), formatEndpoints(e), age(now, e.GetMetadata().GetCreationTime())}
 }
 
@@ -47,15 +45,16 @@ func formatEndpoints(e *ordov1.Endpoints) string {
 	return strings.Join(list, ",")
 }
 
-// getEndpoints finds the endpoints of one service.
+// getEndpoints finds the endpoints of one service. The scheduler computes
+// endpoints from services and pods: they can be listed, not got by name.
 func (a *app) getEndpoints(ctx context.Context, c ordov1.ControlClient, ns, name string) (item, *ordov1.GetResponse, error) {
-	resp, err := c.List(ctx, &ordov1.ListRequest{Kind: kindEndpoints, Namespace: ns})
+	resp, err := c.List(ctx, &ordov1.ListRequest{Kind: kinds.Endpoints, Namespace: ns})
 	if err != nil {
 		return item{}, nil, a.rpcError(err)
 	}
 	for _, e := range resp.GetEndpoints() {
 		if e.GetMetadata().GetName() == name {
-			return item{kindEndpoints, e, e.GetMetadata()}, &ordov1.GetResponse{}, nil
+			return item{kinds.Endpoints, e, e.GetMetadata()}, &ordov1.GetResponse{}, nil
 		}
 	}
 	return item{}, nil, fmt.Errorf("endpoints %q not found: %w", name, errdefs.ErrNotFound)

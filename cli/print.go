@@ -15,42 +15,10 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 	"sigs.k8s.io/yaml"
 
+	"github.com/ordoproject/ordo/internal/kinds"
+	"github.com/ordoproject/ordo/internal/labels"
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
 )
-
-// Kinds as the API names them.
-const (
-	kindStatefulSet = "StatefulSet"
-	kindService     = "Service"
-	kindPod         = "Pod"
-	kindNode        = "Node"
-)
-
-// kindOf maps what a user types (statefulsets, sts, po, svc, ...) to a kind.
-func kindOf(s string) (string, bool) {
-	switch strings.ToLower(s) {
-	case "statefulset", "statefulsets", "sts":
-		return kindStatefulSet, true
-	case "service", "services", "svc":
-		return kindService, true
-	case "pod", "pods", "po":
-		return kindPod, true
-	case "node", "nodes", "no":
-		return kindNode, true
-	case "endpoints", "endpoint", "ep":
-		return kindEndpoints, true
-	case "persistentvolume", "persistentvolumes", "pv":
-		return kindPV, true
-	case "persistentvolumeclaim", "persistentvolumeclaims", "pvc":
-		return kindPVC, true
-	case "storageclass", "storageclasses", "sc":
-		return kindSC, true
-	}
-	return "", false
-}
-
-// lowerKind is how output names a kind: statefulset/web, service "nginx".
-func lowerKind(kind string) string { return strings.ToLower(kind) }
 
 // ---------------------------------------------------------------- ages
 
@@ -160,195 +128,11 @@ func (t *table) write(w io.Writer, header []string, rows [][]string) {
 	}
 }
 
-// columns for each kind.
-func header(kind string, wide bool) []string {
-	switch kind {
-	case kindStatefulSet:
-		if wide {
-			return []string{"NAME", "READY", "AGE", "CONTAINERS", "IMAGES"}
-		}
-		return []string{"NAME", "READY", "AGE"}
-	case kindPod:
-		if wide {
-			return []string{"NAME", "READY", "STATUS", "RESTARTS", "AGE", "NODE", "IP", "REVISION"}
-		}
-		return []string{"NAME", "READY", "STATUS", "RESTARTS", "AGE", "NODE"}
-	case kindNode:
-		if wide {
-			return []string{"NAME", "STATUS", "PODS", "AGE", "ADDRESSES", "VERSION"}
-		}
-		return []string{"NAME", "STATUS", "PODS", "AGE", "ADDRESSES"}
-	case kindService:
-		if wide {
-			return []string{"NAME", "TYPE", "CLUSTER-IP", "PORT(S)", "AGE", "SELECTOR"}
-		}
-		return []string{"NAME", "TYPE", "CLUSTER-IP", "PORT(S)", "AGE"}
-	case kindEndpoints:
-		return []string{"NAME", "ENDPOINTS", "AGE"}
-	}
-	return storageHeader(kind, wide)
-}
-
 func orNone(s string) string {
 	if s == "" {
 		return "<none>"
 	}
 	return s
-}
-
-func statefulSetRow(s *ordov1.StatefulSet, now time.Time, wide bool) []string {
-	row := []string{
-		s.GetMetadata().GetName(),
-		fmt.Sprintf("%d/%d", s.GetStatus().GetReadyReplicas(), s.GetSpec().GetReplicas()),
-		age(now, s.GetMetadata().GetCreationTime()),
-	}
-	if wide {
-		var names, images []string
-		for _, c := range s.GetSpec().GetTemplate().GetSpec().GetContainers() {
-			names = append(names, c.GetName())
-			images = append(images, c.GetImage())
-		}
-		row = append(row, orNone(strings.Join(names, ",")), orNone(strings.Join(images, ",")))
-	}
-	return row
-}
-
-// podReady is "ready/total" over the pod's containers.
-func podReady(p *ordov1.Pod) string {
-	total := len(p.GetSpec().GetContainers())
-	ready := 0
-	if cs := p.GetStatus().GetContainers(); len(cs) > 0 {
-		if total < len(cs) {
-			total = len(cs)
-		}
-		for _, c := range cs {
-			if c.GetReady() {
-				ready++
-			}
-		}
-	} else if p.GetStatus().GetReady() {
-		ready = total
-	}
-	if total == 0 {
-		total = 1
-		if p.GetStatus().GetReady() {
-			ready = 1
-		}
-	}
-	return fmt.Sprintf("%d/%d", ready, total)
-}
-
-// podStatus is the STATUS column: Running, Pending (or why: ContainerCreating,
-// Unschedulable, ErrImageNeverPull, ...), Terminating, CrashLoopBackOff, Unknown.
-func podStatus(p *ordov1.Pod) string {
-	st := p.GetStatus()
-	if p.GetMetadata().GetDeletionTime() != nil {
-		if st.GetPhase() == ordov1.PodPhase_POD_PHASE_UNKNOWN {
-			return "Unknown"
-		}
-		return "Terminating"
-	}
-	// A container that is not running says why (CrashLoopBackOff, ImagePullBackOff, ...).
-	waiting := ""
-	for _, c := range st.GetContainers() {
-		if !c.GetRunning() && c.GetReason() != "" {
-			waiting = c.GetReason()
-			break
-		}
-	}
-	switch st.GetPhase() {
-	case ordov1.PodPhase_POD_PHASE_RUNNING:
-		if waiting != "" {
-			return waiting
-		}
-		return "Running"
-	case ordov1.PodPhase_POD_PHASE_PENDING, ordov1.PodPhase_POD_PHASE_UNSPECIFIED:
-		if waiting != "" {
-			return waiting
-		}
-		if st.GetReason() != "" {
-			return st.GetReason()
-		}
-		return "Pending"
-	case ordov1.PodPhase_POD_PHASE_TERMINATING:
-		return "Terminating"
-	case ordov1.PodPhase_POD_PHASE_UNKNOWN:
-		return "Unknown"
-	case ordov1.PodPhase_POD_PHASE_SUCCEEDED:
-		return "Completed"
-	case ordov1.PodPhase_POD_PHASE_FAILED:
-		if st.GetReason() != "" {
-			return st.GetReason()
-		}
-		return "Error"
-	case ordov1.PodPhase_POD_PHASE_GONE:
-		return "Terminated"
-	}
-	return "Unknown"
-}
-
-func podRestarts(p *ordov1.Pod) int32 {
-	n := p.GetStatus().GetRestarts()
-	var sum int32
-	for _, c := range p.GetStatus().GetContainers() {
-		sum += c.GetRestartCount()
-	}
-	return max(n, sum)
-}
-
-func podRow(p *ordov1.Pod, now time.Time, wide bool) []string {
-	row := []string{
-		p.GetMetadata().GetName(),
-		podReady(p),
-		podStatus(p),
-		strconv.Itoa(int(podRestarts(p))),
-		age(now, p.GetMetadata().GetCreationTime()),
-		orNone(p.GetNodeName()),
-	}
-	if wide {
-		row = append(row, orNone(p.GetStatus().GetPodIp()), orNone(p.GetRevision()))
-	}
-	return row
-}
-
-func nodeStatus(n *ordov1.NodeInfo) string {
-	if n.GetReady() {
-		return "Ready"
-	}
-	return "NotReady"
-}
-
-func nodeRow(n *ordov1.NodeInfo, now time.Time, wide bool) []string {
-	row := []string{
-		n.GetMetadata().GetName(),
-		nodeStatus(n),
-		strconv.Itoa(int(n.GetPods())),
-		age(now, n.GetMetadata().GetCreationTime()),
-		orNone(strings.Join(n.GetAddresses(), ",")),
-	}
-	if wide {
-		row = append(row, orNone(n.GetAgentVersion()))
-	}
-	return row
-}
-
-func serviceType(s *ordov1.Service) string {
-	if s.GetSpec().GetClusterIp() == "None" {
-		return "Headless"
-	}
-	return "ClusterIP"
-}
-
-func servicePorts(s *ordov1.Service) string {
-	var ports []string
-	for _, p := range s.GetSpec().GetPorts() {
-		proto := p.GetProtocol()
-		if proto == "" {
-			proto = "TCP"
-		}
-		ports = append(ports, fmt.Sprintf("%d/%s", p.GetPort(), proto))
-	}
-	return orNone(strings.Join(ports, ","))
 }
 
 func formatLabels(m map[string]string) string {
@@ -364,20 +148,6 @@ func formatLabels(m map[string]string) string {
 	return orNone(strings.Join(parts, ","))
 }
 
-func serviceRow(s *ordov1.Service, now time.Time, wide bool) []string {
-	row := []string{
-		s.GetMetadata().GetName(),
-		serviceType(s),
-		orNone(s.GetSpec().GetClusterIp()),
-		servicePorts(s),
-		age(now, s.GetMetadata().GetCreationTime()),
-	}
-	if wide {
-		row = append(row, formatLabels(s.GetSpec().GetSelector()))
-	}
-	return row
-}
-
 // ---------------------------------------------------------------- items
 
 // item is one listed object of any kind.
@@ -388,48 +158,15 @@ type item struct {
 }
 
 func (it item) row(now time.Time, wide bool) []string {
-	switch m := it.msg.(type) {
-	case *ordov1.StatefulSet:
-		return statefulSetRow(m, now, wide)
-	case *ordov1.Pod:
-		return podRow(m, now, wide)
-	case *ordov1.NodeInfo:
-		return nodeRow(m, now, wide)
-	case *ordov1.Service:
-		return serviceRow(m, now, wide)
-	case *ordov1.Endpoints:
-		return endpointsRow(m, now)
-	}
-	return storageRow(it.msg, now, wide)
+	return printers[it.kind].row(it.msg, now, wide)
 }
 
 func (it item) name() string { return lowerKind(it.kind) + "/" + it.meta.GetName() }
 
-func listItems(kind string, resp *ordov1.ListResponse) []item {
+func listItems(k *kinds.Kind, resp *ordov1.ListResponse) []item {
 	var out []item
-	switch kind {
-	case kindStatefulSet:
-		for _, s := range resp.GetStatefulSets() {
-			out = append(out, item{kind, s, s.GetMetadata()})
-		}
-	case kindService:
-		for _, s := range resp.GetServices() {
-			out = append(out, item{kind, s, s.GetMetadata()})
-		}
-	case kindPod:
-		for _, p := range resp.GetPods() {
-			out = append(out, item{kind, p, p.GetMetadata()})
-		}
-	case kindNode:
-		for _, n := range resp.GetNodes() {
-			out = append(out, item{kind, n, n.GetMetadata()})
-		}
-	case kindEndpoints:
-		for _, e := range resp.GetEndpoints() {
-			out = append(out, item{kind, e, e.GetMetadata()})
-		}
-	default:
-		out = storageItems(kind, resp)
+	for _, m := range k.Items(resp) {
+		out = append(out, item{k.Name, m, kinds.Meta(m)})
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i].meta, out[j].meta
@@ -456,28 +193,16 @@ func lessName(a, b string) bool {
 
 // eventItem extracts the object an Event is about.
 func eventItem(ev *ordov1.Event) (item, bool) {
-	switch {
-	case ev.GetPod() != nil:
-		return item{kindPod, ev.GetPod(), ev.GetPod().GetMetadata()}, true
-	case ev.GetNode() != nil:
-		return item{kindNode, ev.GetNode(), ev.GetNode().GetMetadata()}, true
-	case ev.GetObject().GetStatefulSet() != nil:
-		s := ev.GetObject().GetStatefulSet()
-		return item{kindStatefulSet, s, s.GetMetadata()}, true
-	case ev.GetObject().GetService() != nil:
-		s := ev.GetObject().GetService()
-		return item{kindService, s, s.GetMetadata()}, true
+	k, m, ok := kinds.OfEvent(ev)
+	if !ok {
+		return item{}, false
 	}
-	return storageEventItem(ev)
+	return item{k.Name, m, kinds.Meta(m)}, true
 }
 
-func matchesLabels(meta *ordov1.ObjectMeta, sel map[string]string) bool {
-	for k, v := range sel {
-		if got, ok := meta.GetLabels()[k]; !ok || got != v {
-			return false
-		}
-	}
-	return true
+// matchesSelector reports whether an object has every label of sel.
+func matchesSelector(meta *ordov1.ObjectMeta, sel map[string]string) bool {
+	return labels.SelectorMatches(&ordov1.LabelSelector{MatchLabels: sel}, meta.GetLabels())
 }
 
 // ---------------------------------------------------------------- json / yaml

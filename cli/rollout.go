@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/ordoproject/ordo/internal/kinds"
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
 )
 
@@ -66,7 +67,7 @@ func setName(cmd string, pos []string) (string, []string, error) {
 		}
 		name, rest = rest[0], rest[1:]
 	}
-	if kind, ok := kindOf(k); !ok || kind != kindStatefulSet {
+	if kind, ok := kinds.Lookup(k); !ok || kind.Name != kindStatefulSet {
 		return "", nil, usagef("ordo %s works on statefulsets, not %q", cmd, k)
 	}
 	if name == "" {

@@ -20,14 +20,9 @@ import (
 	"strings"
 
 	"github.com/ordoproject/ordo/internal/errdefs"
+	"github.com/ordoproject/ordo/internal/kinds"
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
 	"sigs.k8s.io/yaml"
-)
-
-// Kinds ordo accepts in manifests.
-const (
-	KindStatefulSet = "StatefulSet"
-	KindService     = "Service"
 )
 
 var docSeparator = regexp.MustCompile(`(?m)^---[ \t]*(#.*)?$`)
@@ -109,22 +104,12 @@ func decodeValue(label string, v any) ([]*ordov1.Object, error) {
 		}
 		return out, nil
 	}
-	var want string
-	var target any
-	switch kind {
-	case KindStatefulSet:
-		want, target = "apps/v1", &statefulSet{}
-	case KindService:
-		want, target = "v1", &service{}
-	case KindPersistentVolume:
-		want, target = "v1", &persistentVolume{}
-	case KindPersistentVolumeClaim:
-		want, target = "v1", &persistentVolumeClaim{}
-	case KindStorageClass:
-		want, target = "storage.k8s.io/v1", &storageClass{}
-	default:
-		return nil, errdefs.Invalid(label, "kind %q is not supported (supported: StatefulSet, Service, PersistentVolume, PersistentVolumeClaim, StorageClass)", kind)
+	dec, ok := decoders[kind]
+	if !ok {
+		return nil, errdefs.Invalid(label, "kind %q is not supported (supported: %s)", kind, supportedKinds())
 	}
+	k := kinds.MustLookup(kind)
+	want, target := k.APIVersion, dec.target()
 	// Prefix errors with the object's name when it has one.
 	prefix := label + " (" + kind + ")"
 	if md, ok := m["metadata"].(map[string]any); ok {
@@ -149,59 +134,15 @@ func decodeValue(label string, v any) ([]*ordov1.Object, error) {
 	if err := json.Unmarshal(js, target); err != nil {
 		return nil, wrap(errdefs.Invalid("", "%v", err))
 	}
-	var obj *ordov1.Object
-	switch t := target.(type) {
-	case *statefulSet:
-		s, err := convertStatefulSet(t)
-		if err != nil {
-			return nil, wrap(err)
-		}
-		obj = &ordov1.Object{Kind: &ordov1.Object_StatefulSet{StatefulSet: s}}
-	case *service:
-		s, err := convertService(t)
-		if err != nil {
-			return nil, wrap(err)
-		}
-		obj = &ordov1.Object{Kind: &ordov1.Object_Service{Service: s}}
-	case *persistentVolume:
-		pv, err := convertPV(t)
-		if err != nil {
-			return nil, wrap(err)
-		}
-		obj = &ordov1.Object{Kind: &ordov1.Object_PersistentVolume{PersistentVolume: pv}}
-	case *persistentVolumeClaim:
-		c, err := convertPVC(t)
-		if err != nil {
-			return nil, wrap(err)
-		}
-		obj = &ordov1.Object{Kind: &ordov1.Object_PersistentVolumeClaim{PersistentVolumeClaim: c}}
-	case *storageClass:
-		obj = &ordov1.Object{Kind: &ordov1.Object_StorageClass{StorageClass: convertSC(t)}}
+	msg, err := dec.convert(target)
+	if err != nil {
+		return nil, wrap(err)
 	}
+	obj := k.Object(msg)
 	if err := Normalize(obj); err != nil {
 		return nil, wrap(err)
 	}
 	return []*ordov1.Object{obj}, nil
-}
-
-// Ref names an object: ("StatefulSet", "default", "web").
-func Ref(obj *ordov1.Object) (kind, namespace, name string) {
-	var md *ordov1.ObjectMeta
-	switch k := obj.GetKind().(type) {
-	case *ordov1.Object_StatefulSet:
-		kind, md = KindStatefulSet, k.StatefulSet.GetMetadata()
-	case *ordov1.Object_Service:
-		kind, md = KindService, k.Service.GetMetadata()
-	case *ordov1.Object_PersistentVolume:
-		kind, md = KindPersistentVolume, k.PersistentVolume.GetMetadata()
-	case *ordov1.Object_PersistentVolumeClaim:
-		kind, md = KindPersistentVolumeClaim, k.PersistentVolumeClaim.GetMetadata()
-	case *ordov1.Object_StorageClass:
-		kind, md = KindStorageClass, k.StorageClass.GetMetadata()
-	default:
-		return "", "", ""
-	}
-	return kind, md.GetNamespace(), md.GetName()
 }
 
 // ---------------------------------------------------------------- conversion

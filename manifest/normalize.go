@@ -69,7 +69,7 @@ func Normalize(obj *ordov1.Object) error {
 		}
 		return normalizeSC(k.StorageClass)
 	}
-	return errdefs.Invalid("kind", "object has no kind (supported: StatefulSet, Service, PersistentVolume, PersistentVolumeClaim, StorageClass)")
+	return errdefs.Invalid("kind", "object has no kind (supported: %s)", supportedKinds())
 }
 
 func normalizeMeta(md **ordov1.ObjectMeta) error {

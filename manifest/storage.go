@@ -9,13 +9,6 @@ import (
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
 )
 
-// Storage kinds ordo accepts in manifests.
-const (
-	KindPersistentVolume      = "PersistentVolume"
-	KindPersistentVolumeClaim = "PersistentVolumeClaim"
-	KindStorageClass          = "StorageClass"
-)
-
 // Storage values and defaults.
 const (
 	ReadWriteOnce    = "ReadWriteOnce"

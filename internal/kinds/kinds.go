@@ -315,6 +315,17 @@ func OfObject(o *ordov1.Object) (*Kind, proto.Message, bool) {
 	return nil, nil, false
 }
 
+// OfEvent finds the kind of the object an event carries and returns both;
+// ok is false for an event that carries none.
+func OfEvent(ev *ordov1.Event) (*Kind, proto.Message, bool) {
+	for _, k := range All() {
+		if m := k.FromEvent(ev); m != nil {
+			return k, m, true
+		}
+	}
+	return nil, nil, false
+}
+
 // OfMessage finds the kind of a message by its type.
 func OfMessage(m proto.Message) (*Kind, bool) {
 	name := m.ProtoReflect().Descriptor().FullName()

@@ -75,6 +75,20 @@ func TestConversionsRoundTrip(t *testing.T) {
 	}
 }
 
+func TestOfEvent(t *testing.T) {
+	for _, k := range Stored() {
+		m := withName(k, "x")
+		ev := &ordov1.Event{}
+		k.SetEvent(ev, m)
+		if got, om, ok := OfEvent(ev); !ok || got != k || !proto.Equal(om, m) {
+			t.Errorf("%s: OfEvent = %v %v %v", k.Name, got, om, ok)
+		}
+	}
+	if _, _, ok := OfEvent(&ordov1.Event{Reason: "Created"}); ok {
+		t.Error("an event without an object has a kind")
+	}
+}
+
 func withName(k *Kind, name string) proto.Message {
 	m := k.New()
 	f := m.ProtoReflect().Descriptor().Fields().ByName("metadata")
