@@ -276,7 +276,8 @@ func (a *app) apply(ctx context.Context, args *args) error {
 	if err != nil {
 		return err
 	}
-	if _, err := decodeAll(files); err != nil {
+	decoded, err := decodeAll(files)
+	if err != nil {
 		return err
 	}
 	c, err := a.dial()
@@ -284,9 +285,9 @@ func (a *app) apply(ctx context.Context, args *args) error {
 		return err
 	}
 	dry := args.bools["dry-run"]
-	for _, f := range files {
+	for i, f := range files {
 		cctx, cancel := context.WithTimeout(ctx, requestTimeout)
-		resp, err := c.Apply(cctx, &ordov1.ApplyRequest{Manifest: f.data, DryRun: dry})
+		resp, err := c.Apply(cctx, &ordov1.ApplyRequest{Objects: decoded[i], DryRun: dry})
 		cancel()
 		if err != nil {
 			err = a.rpcError(err)

@@ -39,9 +39,13 @@ type controlDouble struct {
 var _ ordov1.ControlServer = (*controlDouble)(nil)
 
 func (s *controlDouble) Apply(_ context.Context, req *ordov1.ApplyRequest) (*ordov1.ApplyResponse, error) {
-	objs, err := manifest.Decode(req.GetManifest())
-	if err != nil {
-		return nil, errdefs.ToGRPC(err)
+	objs := req.GetObjects()
+	if len(req.GetManifest()) > 0 {
+		decoded, err := manifest.Decode(req.GetManifest())
+		if err != nil {
+			return nil, errdefs.ToGRPC(err)
+		}
+		objs = append(objs, decoded...)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
