@@ -6,8 +6,9 @@
 // for the pods of a set, delete a set, run commands on nodes and in pods,
 // record pod events and check ordered creation).
 //
-// Test packages (test/e2e, test/vmlab) keep what only they test; the helpers
-// here fail the test through testing.TB and never judge what a suite asserts.
+// Test packages (test/e2e, test/vmlab) keep what only they test. Helpers that
+// take a testing.TB fail the test when the cluster does not answer or does not
+// get where it is waited for in time; what a test asserts stays in the test.
 package framework
 
 import (
