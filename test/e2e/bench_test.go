@@ -14,8 +14,8 @@ import (
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/containerd/v2/pkg/oci"
 
-	"github.com/ordoproject/ordo/internal/identity"
 	"github.com/ordoproject/ordo/internal/testimage"
+	"github.com/ordoproject/ordo/test/framework"
 )
 
 const benchOrdinals = 10
@@ -26,8 +26,8 @@ const benchOrdinals = 10
 //
 //	go test ./test/e2e -run '^$' -bench OrderedBringUp -benchtime 1x
 func BenchmarkOrderedBringUp(b *testing.B) {
-	if labErr != nil {
-		b.Fatalf("lab unavailable: %v", labErr)
+	if err := clus.Unavailable(); err != nil {
+		b.Fatalf("lab unavailable: %v", err)
 	}
 	var ordo, raw []time.Duration
 	for i := 0; i < b.N; i++ {
@@ -41,19 +41,16 @@ func BenchmarkOrderedBringUp(b *testing.B) {
 
 func ordoBringUp(b *testing.B, set string) []time.Duration {
 	b.Helper()
-	apply(b, setManifest(set, "OrderedReady", benchOrdinals, plainSleeper))
-	names := make([]string, benchOrdinals)
-	for i := range names {
-		names[i] = identity.PodName(set, int32(i))
-	}
-	pods := waitSetReady(b, set, names...)
+	framework.Apply(b, clus, setManifest(set, "OrderedReady", benchOrdinals, plainSleeper))
+	names := framework.PodNames(set, benchOrdinals)
+	pods := framework.WaitSetReady(b, clus, set, names...)
 	var d []time.Duration
 	for i := 1; i < benchOrdinals; i++ {
 		prev := pods[names[i-1]].GetStatus().GetReadyTime().AsTime()
 		cur := pods[names[i]].GetStatus().GetReadyTime().AsTime()
 		d = append(d, cur.Sub(prev))
 	}
-	deleteSet(b, set)
+	framework.DeleteSet(b, clus, set)
 	return d
 }
 
@@ -61,7 +58,7 @@ func ordoBringUp(b *testing.B, set string) []time.Duration {
 // through the node's containerd, as the baseline.
 func rawCreateStart(b *testing.B, node string, n int) []time.Duration {
 	b.Helper()
-	sock := filepath.Join(labDir, node, "containerd.sock")
+	sock := filepath.Join(clus.Dir, node, "containerd.sock")
 	client, err := containerd.New(sock)
 	if err != nil {
 		b.Fatalf("containerd %s: %v", sock, err)

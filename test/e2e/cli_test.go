@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ordoproject/ordo/test/framework"
 )
 
 // ordoCLI builds the ordo command once and runs it against the lab, as a user would.
@@ -17,14 +19,14 @@ func ordoCLI(t *testing.T, stdin string, args ...string) (string, error) {
 	bin := filepath.Join(os.TempDir(), "ordo-e2e-cli")
 	if _, err := os.Stat(bin); err != nil || !cliBuilt {
 		build := exec.Command("go", "build", "-o", bin, "./cmd/ordo")
-		build.Dir = repoRoot
+		build.Dir = framework.RepoRoot()
 		if out, err := build.CombinedOutput(); err != nil {
 			t.Fatalf("go build ./cmd/ordo: %v\n%s", err, out)
 		}
 		cliBuilt = true
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "ORDO_ADDR=unix://"+filepath.Join(labDir, "ordo.sock"))
+	cmd.Env = append(os.Environ(), "ORDO_ADDR="+clus.Socket())
 	cmd.Stdin = strings.NewReader(stdin)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -37,8 +39,8 @@ var cliBuilt bool
 // The README's example: apply examples/web.yaml, watch web-0..2 come up in order,
 // read them back as a table and as JSON, scale with the CLI, delete with -f.
 func TestCLIWebExample(t *testing.T) {
-	needLab(t)
-	example := filepath.Join(repoRoot, "examples", "web.yaml")
+	framework.Need(t, clus)
+	example := filepath.Join(framework.RepoRoot(), "examples", "web.yaml")
 	out, err := ordoCLI(t, "", "apply", "-f", example)
 	if err != nil {
 		t.Fatalf("ordo apply: %v\n%s", err, out)
@@ -50,9 +52,9 @@ func TestCLIWebExample(t *testing.T) {
 		if out, err := ordoCLI(t, "", "delete", "-f", example); err != nil {
 			t.Errorf("ordo delete -f: %v\n%s", err, out)
 		}
-		waitFor(t, "web gone", 120*time.Second, func() bool { return len(listPods(t, "web")) == 0 })
+		framework.WaitFor(t, clus, "web gone", 120*time.Second, func() bool { return len(framework.ListPods(t, clus, "web")) == 0 })
 	}()
-	waitSetReady(t, "web", "web-0", "web-1", "web-2")
+	framework.WaitSetReady(t, clus, "web", "web-0", "web-1", "web-2")
 
 	out, err = ordoCLI(t, "", "get", "pods", "-o", "json")
 	if err != nil {
@@ -103,12 +105,12 @@ func TestCLIWebExample(t *testing.T) {
 	if out, err := ordoCLI(t, "", "scale", "sts/web", "--replicas=1"); err != nil {
 		t.Fatalf("scale: %v\n%s", err, out)
 	}
-	waitSetReady(t, "web", "web-0")
+	framework.WaitSetReady(t, clus, "web", "web-0")
 }
 
 // Bad input gets an error naming the field, and nothing is stored.
 func TestCLIRejectsBadInput(t *testing.T) {
-	needLab(t)
+	framework.Need(t, clus)
 	cases := map[string]struct{ manifest, field string }{
 		"negative replicas": {setManifest("bad", "OrderedReady", -1, plainSleeper), "spec.replicas"},
 		"invalid name":      {strings.Replace(setManifest("bad", "OrderedReady", 1, plainSleeper), "name: bad\n", "name: Bad_Name\n", 1), "metadata.name"},

@@ -4,23 +4,23 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
+	"github.com/ordoproject/ordo/test/framework"
 )
 
 // inPod runs cmd in container nginx of pod, on the pod's node.
 func inPod(t *testing.T, pod string, cmd ...string) (string, error) {
 	t.Helper()
-	p := listPods(t, "web")[pod]
+	p := framework.ListPods(t, clus, "web")[pod]
 	if p == nil {
 		return "", fmt.Errorf("pod %s not found", pod)
 	}
-	return execInPod(t, p.GetNodeName(), pod, "nginx", cmd...)
+	return framework.ExecInPod(clus, p.GetNodeName(), pod, "nginx", cmd...)
 }
 
 // eventually polls fn until it returns "" (no complaint) or the deadline passes.
@@ -43,7 +43,7 @@ func endpoints(t *testing.T, name string) *ordov1.Endpoints {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	resp, err := control.List(ctx, &ordov1.ListRequest{Kind: "Endpoints", Namespace: "default"})
+	resp, err := clus.Control().List(ctx, &ordov1.ListRequest{Kind: "Endpoints", Namespace: "default"})
 	if err != nil {
 		t.Fatalf("list endpoints: %v", err)
 	}
@@ -58,7 +58,7 @@ func endpoints(t *testing.T, name string) *ordov1.Endpoints {
 // podLinks are the host-side veths of pods on node (their alias names the pod).
 func podLinks(t *testing.T, node string) []string {
 	t.Helper()
-	out := lab(t, "exec", node, "--", "ip", "-o", "link")
+	out := framework.MustExec(t, clus, node, "ip", "-o", "link")
 	var links []string
 	for _, l := range strings.Split(out, "\n") {
 		if i := strings.Index(l, "alias ordo:"); i >= 0 {
@@ -73,8 +73,8 @@ func podLinks(t *testing.T, node string) []string {
 // recreated web-1; the headless name lists only Ready pods; SRV records name
 // every pod; everything a pod had on its node goes with it.
 func TestStableNetworkIdentity(t *testing.T) {
-	needLab(t)
-	example := filepath.Join(repoRoot, "examples", "web.yaml")
+	framework.Need(t, clus)
+	example := filepath.Join(framework.RepoRoot(), "examples", "web.yaml")
 	if out, err := ordoCLI(t, "", "apply", "-f", example); err != nil {
 		t.Fatalf("ordo apply: %v\n%s", err, out)
 	}
@@ -82,10 +82,10 @@ func TestStableNetworkIdentity(t *testing.T) {
 	defer func() {
 		if !deleted {
 			_, _ = ordoCLI(t, "", "delete", "-f", example)
-			waitFor(t, "web gone", 120*time.Second, func() bool { return len(listPods(t, "web")) == 0 })
+			framework.WaitFor(t, clus, "web gone", 120*time.Second, func() bool { return len(framework.ListPods(t, clus, "web")) == 0 })
 		}
 	}()
-	pods := waitSetReady(t, "web", "web-0", "web-1", "web-2")
+	pods := framework.WaitSetReady(t, clus, "web", "web-0", "web-1", "web-2")
 	for name, p := range pods {
 		if p.GetStatus().GetPodIp() == "" || !strings.HasPrefix(p.GetStatus().GetPodIp(), "10.244.") {
 			t.Fatalf("%s has pod IP %q, want one from 10.244.0.0/16", name, p.GetStatus().GetPodIp())
@@ -178,16 +178,13 @@ func TestStableNetworkIdentity(t *testing.T) {
 
 	// web-1 recreated: the name follows the new incarnation.
 	oldEpoch := pods["web-1"].GetEpoch()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	_, err = control.Delete(ctx, &ordov1.DeleteRequest{Ref: &ordov1.ObjectRef{Kind: "Pod", Name: "web-1"}})
-	cancel()
-	if err != nil {
+	if err := framework.Delete(clus, "Pod", "web-1"); err != nil {
 		t.Fatalf("delete pod web-1: %v", err)
 	}
 	var newIP string
-	waitFor(t, "web-1 recreated and Ready", 90*time.Second, func() bool {
-		p := listPods(t, "web")["web-1"]
-		if p.GetEpoch() > oldEpoch && readyPod(p) {
+	framework.WaitFor(t, clus, "web-1 recreated and Ready", 90*time.Second, func() bool {
+		p := framework.ListPods(t, clus, "web")["web-1"]
+		if p.GetEpoch() > oldEpoch && framework.Ready(p) {
 			newIP = p.GetStatus().GetPodIp()
 			return true
 		}
@@ -206,12 +203,12 @@ func TestStableNetworkIdentity(t *testing.T) {
 	})
 
 	// A restarted agent keeps its pods' addresses and network.
-	pods = listPods(t, "web")
+	pods = framework.ListPods(t, clus, "web")
 	node0 := pods["web-0"].GetNodeName()
 	lab(t, "agent", "stop", node0, "--signal", "KILL")
 	lab(t, "agent", "start", node0)
-	waitFor(t, node0+" Ready again", 30*time.Second, func() bool { return nodeReady(t, node0) })
-	after := waitSetReady(t, "web", "web-0", "web-1", "web-2")
+	framework.WaitFor(t, clus, node0+" Ready again", 30*time.Second, func() bool { return nodeReady(t, node0) })
+	after := framework.WaitSetReady(t, clus, "web", "web-0", "web-1", "web-2")
 	for name, p := range after {
 		if p.GetStatus().GetPodIp() != pods[name].GetStatus().GetPodIp() || p.GetEpoch() != pods[name].GetEpoch() {
 			t.Errorf("%s: IP %s epoch %d after the agent restart, was %s epoch %d", name,
@@ -227,9 +224,8 @@ func TestStableNetworkIdentity(t *testing.T) {
 	})
 
 	// Every pod has exactly one veth on its node.
-	pods = listPods(t, "web")
-	for i := 1; i <= labNodes; i++ {
-		node := fmt.Sprintf("node-%d", i)
+	pods = framework.ListPods(t, clus, "web")
+	for _, node := range clus.Nodes() {
 		var want []string
 		for name, p := range pods {
 			if p.GetNodeName() == node {
@@ -249,9 +245,8 @@ func TestStableNetworkIdentity(t *testing.T) {
 		t.Fatalf("ordo delete -f: %v\n%s", err, out)
 	}
 	deleted = true
-	waitFor(t, "web gone", 120*time.Second, func() bool { return len(listPods(t, "web")) == 0 })
-	for i := 1; i <= labNodes; i++ {
-		node := fmt.Sprintf("node-%d", i)
+	framework.WaitFor(t, clus, "web gone", 120*time.Second, func() bool { return len(framework.ListPods(t, clus, "web")) == 0 })
+	for _, node := range clus.Nodes() {
 		eventually(t, "pod network of web gone from "+node, 10*time.Second, func() string {
 			var left []string
 			for _, l := range podLinks(t, node) {
@@ -260,11 +255,11 @@ func TestStableNetworkIdentity(t *testing.T) {
 				}
 			}
 			for _, name := range []string{"web-0", "web-1", "web-2"} {
-				if _, err := os.Stat(filepath.Join(labDir, node, "agent", "netns", name)); err == nil {
+				if _, err := os.Stat(filepath.Join(clus.Dir, node, "agent", "netns", name)); err == nil {
 					left = append(left, "netns "+name)
 				}
 			}
-			b, _ := os.ReadFile(filepath.Join(labDir, node, "agent", "network", "ipam.json"))
+			b, _ := os.ReadFile(filepath.Join(clus.Dir, node, "agent", "network", "ipam.json"))
 			if strings.Contains(string(b), `"web-`) {
 				left = append(left, "addresses "+string(b))
 			}
@@ -286,39 +281,6 @@ func sorted(s []string) []string {
 		}
 	}
 	return out
-}
-
-// labLeftovers lists what of the lab exists after `scripts/lab down`: network
-// namespaces with the lab's prefix, mounts under its directories, and pod
-// network devices in the root namespace.
-func labLeftovers() []string {
-	var left []string
-	name := os.Getenv("ORDO_LAB_NAME")
-	if name == "" {
-		name = "ordolab"
-	}
-	if out, err := exec.Command("ip", "netns", "list").Output(); err == nil {
-		for _, l := range strings.Split(string(out), "\n") {
-			if f := strings.Fields(l); len(f) > 0 && strings.HasPrefix(f[0], name+"-") {
-				left = append(left, "netns "+f[0])
-			}
-		}
-	}
-	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if f := strings.Fields(l); len(f) > 4 && strings.HasPrefix(f[4], labDir+"/") {
-				left = append(left, "mount "+f[4])
-			}
-		}
-	}
-	if out, err := exec.Command("ip", "-o", "link").Output(); err == nil {
-		for _, l := range strings.Split(string(out), "\n") {
-			if strings.Contains(l, "alias ordo:") {
-				left = append(left, "link "+l)
-			}
-		}
-	}
-	return left
 }
 
 const hostNetManifest = `apiVersion: v1
@@ -357,22 +319,20 @@ spec:
 // hostNetwork pods use their node's address and namespace (no veth), and
 // setHostnameAsFQDN makes the FQDN their host name; their name resolves too.
 func TestHostNetworkAndFQDNHostname(t *testing.T) {
-	needLab(t)
-	apply(t, hostNetManifest)
+	framework.Need(t, clus)
+	framework.Apply(t, clus, hostNetManifest)
 	defer func() {
-		deleteSet(t, "hostnet")
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_, _ = control.Delete(ctx, &ordov1.DeleteRequest{Ref: &ordov1.ObjectRef{Kind: "Service", Name: "hostnet"}})
+		framework.DeleteSet(t, clus, "hostnet")
+		_ = framework.Delete(clus, "Service", "hostnet")
 	}()
-	p := waitSetReady(t, "hostnet", "hostnet-0")["hostnet-0"]
+	p := framework.WaitSetReady(t, clus, "hostnet", "hostnet-0")["hostnet-0"]
 	node := p.GetNodeName()
 	nodeIP := fmt.Sprintf("10.77.0.%d", 10+int(node[len(node)-1]-'0'))
 	if p.GetStatus().GetPodIp() != nodeIP {
 		t.Errorf("hostNetwork pod IP %q, want its node's %s", p.GetStatus().GetPodIp(), nodeIP)
 	}
 	fqdn := "hostnet-0.hostnet.default.svc.cluster.local"
-	out, err := execInPod(t, node, "hostnet-0", "c", "sh", "-c", "hostname; ip -o addr; nslookup hostnet-0.hostnet")
+	out, err := framework.ExecInPod(clus, node, "hostnet-0", "c", "sh", "-c", "hostname; ip -o addr; nslookup hostnet-0.hostnet")
 	if err != nil {
 		t.Fatalf("exec: %v\n%s", err, out)
 	}

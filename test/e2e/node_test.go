@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,18 +11,13 @@ import (
 	"google.golang.org/grpc/status"
 
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
+	"github.com/ordoproject/ordo/test/framework"
 )
 
 // getNode returns the stored node, or nil once it is gone.
 func getNode(t testing.TB, name string) *ordov1.NodeInfo {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := control.List(ctx, &ordov1.ListRequest{Kind: "Node"})
-	if err != nil {
-		t.Fatalf("list nodes: %v", err)
-	}
-	for _, n := range resp.GetNodes() {
+	for _, n := range framework.List(t, clus, "Node").GetNodes() {
 		if n.GetMetadata().GetName() == name {
 			return n
 		}
@@ -42,7 +36,7 @@ func hasLine(out, prefix string) bool {
 }
 
 func hasBridge(t testing.TB, node string) bool {
-	return strings.Contains(lab(t, "exec", node, "--", "ip", "-o", "link"), ": ordo0:")
+	return strings.Contains(framework.MustExec(t, clus, node, "ip", "-o", "link"), ": ordo0:")
 }
 
 // A node with pods cannot be deleted; once empty it leaves: its agent takes
@@ -50,18 +44,18 @@ func hasBridge(t testing.TB, node string) bool {
 // routing to its pod CIDR. The node is started again at the end, as a new
 // node, for the tests that follow.
 func TestDeleteNodeLeavesCluster(t *testing.T) {
-	needLab(t)
+	framework.Need(t, clus)
 	const node, set = "node-3", "leave"
 	others := []string{"node-1", "node-2"}
-	agentPid := filepath.Join(labDir, node, "agent.pid")
+	agentPid := filepath.Join(clus.Dir, node, "agent.pid")
 	defer func() {
 		// Bring the node back (a no-op while its agent still runs).
 		lab(t, "agent", "start", node)
-		waitFor(t, node+" Ready again", 60*time.Second, func() bool { return nodeReady(t, node) })
+		framework.WaitFor(t, clus, node+" Ready again", 60*time.Second, func() bool { return nodeReady(t, node) })
 		cidr := getNode(t, node).GetPodCidr()
 		for _, o := range others {
-			waitFor(t, o+" routing to "+node+" again", 30*time.Second, func() bool {
-				return hasLine(lab(t, "exec", o, "--", "ip", "route"), cidr+" via ")
+			framework.WaitFor(t, clus, o+" routing to "+node+" again", 30*time.Second, func() bool {
+				return hasLine(framework.MustExec(t, clus, o, "ip", "route"), cidr+" via ")
 			})
 		}
 	}()
@@ -71,15 +65,15 @@ func TestDeleteNodeLeavesCluster(t *testing.T) {
 	}
 	cidr := before.GetPodCidr()
 	for _, o := range others {
-		if !hasLine(lab(t, "exec", o, "--", "ip", "route"), cidr+" via ") {
+		if !hasLine(framework.MustExec(t, clus, o, "ip", "route"), cidr+" via ") {
 			t.Fatalf("%s has no route to %s's pod CIDR %s", o, node, cidr)
 		}
 	}
 
-	apply(t, setManifest(set, "Parallel", 1, "      nodeSelector:\n        kubernetes.io/hostname: "+node+"\n"+plainSleeper))
+	framework.Apply(t, clus, setManifest(set, "Parallel", 1, "      nodeSelector:\n        kubernetes.io/hostname: "+node+"\n"+plainSleeper))
 	defer deleteSetIfExists(t, set)
-	waitSetReady(t, set, set+"-0")
-	err := deleteObject(t, "Node", node)
+	framework.WaitSetReady(t, clus, set, set+"-0")
+	err := framework.Delete(clus, "Node", node)
 	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "node "+node+" still runs "+set+"-0") {
 		t.Fatalf("delete %s with %s-0 on it: %v, want FailedPrecondition naming the pod", node, set, err)
 	}
@@ -91,13 +85,13 @@ func TestDeleteNodeLeavesCluster(t *testing.T) {
 	if n := getNode(t, node); n == nil || !n.GetReady() || n.GetPodCidr() != cidr {
 		t.Fatalf("after the refused delete %s is %v", node, n)
 	}
-	waitSetReady(t, set, set+"-0")
+	framework.WaitSetReady(t, clus, set, set+"-0")
 	if !hasBridge(t, node) {
 		t.Errorf("%s lost its bridge after a refused delete", node)
 	}
 
 	scale(t, set, 0)
-	waitFor(t, set+"-0 gone", 60*time.Second, func() bool { return len(listPods(t, set)) == 0 })
+	framework.WaitFor(t, clus, set+"-0 gone", 60*time.Second, func() bool { return len(framework.ListPods(t, clus, set)) == 0 })
 	out, err = ordoCLI(t, "", "delete", "node", node)
 	if err != nil || !strings.Contains(out, `node "`+node+`" deleted`) {
 		t.Fatalf("ordo delete node %s: %v\n%s", node, err, out)
@@ -106,7 +100,7 @@ func TestDeleteNodeLeavesCluster(t *testing.T) {
 		t.Errorf("%s is still listed after its deletion", node)
 	}
 	pid := strings.TrimSpace(readFile(agentPid))
-	waitFor(t, "the agent of "+node+" to exit", 60*time.Second, func() bool {
+	framework.WaitFor(t, clus, "the agent of "+node+" to exit", 60*time.Second, func() bool {
 		_, err := os.Stat("/proc/" + pid + "/cmdline")
 		if err != nil {
 			return true
@@ -114,7 +108,7 @@ func TestDeleteNodeLeavesCluster(t *testing.T) {
 		st, _ := os.ReadFile("/proc/" + pid + "/status")
 		return strings.Contains(string(st), "State:\tZ")
 	})
-	if log := readFile(filepath.Join(labDir, node, "agent.log")); !strings.Contains(log, "pod network removed") ||
+	if log := readFile(filepath.Join(clus.Dir, node, "agent.log")); !strings.Contains(log, "pod network removed") ||
 		!strings.Contains(log, "node left the cluster") {
 		t.Errorf("the agent log of %s does not tell that it removed its network and left", node)
 	}
@@ -125,15 +119,15 @@ func TestDeleteNodeLeavesCluster(t *testing.T) {
 	if hasBridge(t, node) {
 		t.Errorf("bridge ordo0 is still on %s", node)
 	}
-	if routes := lab(t, "exec", node, "--", "ip", "route"); strings.Contains(routes, "10.244.") {
+	if routes := framework.MustExec(t, clus, node, "ip", "route"); strings.Contains(routes, "10.244.") {
 		t.Errorf("pod routes remain on %s:\n%s", node, routes)
 	}
 	for _, o := range others {
-		waitFor(t, o+" no longer routing to "+cidr, 30*time.Second, func() bool {
-			return !strings.Contains(lab(t, "exec", o, "--", "ip", "route"), cidr)
+		framework.WaitFor(t, clus, o+" no longer routing to "+cidr, 30*time.Second, func() bool {
+			return !strings.Contains(framework.MustExec(t, clus, o, "ip", "route"), cidr)
 		})
 	}
-	if _, err := os.Stat(filepath.Join(labDir, node, "agent", "network", "ipam.json")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(clus.Dir, node, "agent", "network", "ipam.json")); !os.IsNotExist(err) {
 		t.Errorf("the address file of %s remains (%v)", node, err)
 	}
 }

@@ -5,12 +5,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ordoproject/ordo/test/framework"
 )
 
 // A rolling update keeps every pod's claim and data: each ordinal comes back on
 // the new image, on its volume's node, and reads what it wrote before.
 func TestRollingUpdateKeepsData(t *testing.T) {
-	needLab(t)
+	framework.Need(t, clus)
 	pvNode := map[string]string{"local-pv1": "node-1", "local-pv2": "node-2"}
 	for name, node := range pvNode {
 		if err := os.MkdirAll(pvDir(node, name), 0o755); err != nil {
@@ -20,19 +22,19 @@ func TestRollingUpdateKeepsData(t *testing.T) {
 	t.Cleanup(func() {
 		deleteSetIfExists(t, "web")
 		for _, c := range []string{"www-web-0", "www-web-1"} {
-			_ = deleteObject(t, "pvc", c)
+			_ = framework.Delete(clus, "pvc", c)
 		}
 		for name, node := range pvNode {
-			_ = deleteObject(t, "pv", name)
+			_ = framework.Delete(clus, "pv", name)
 			os.RemoveAll(pvDir(node, name))
 		}
-		_ = deleteObject(t, "sc", "local-storage")
+		_ = framework.Delete(clus, "sc", "local-storage")
 	})
-	apply(t, storageManifest(pvNode))
-	apply(t, webSet(2, ""))
-	before := waitSetReady(t, "web", "web-0", "web-1")
+	framework.Apply(t, clus, storageManifest(pvNode))
+	framework.Apply(t, clus, webSet(2, ""))
+	before := framework.WaitSetReady(t, clus, "web", "web-0", "web-1")
 	for name, p := range before {
-		out, err := execInPod(t, p.GetNodeName(), name, "nginx", "sh", "-c", "echo kept-by-"+name+" > /usr/share/nginx/html/marker")
+		out, err := framework.ExecInPod(clus, p.GetNodeName(), name, "nginx", "sh", "-c", "echo kept-by-"+name+" > /usr/share/nginx/html/marker")
 		if err != nil {
 			t.Fatalf("write marker in %s: %v\n%s", name, err, out)
 		}
@@ -41,7 +43,7 @@ func TestRollingUpdateKeepsData(t *testing.T) {
 
 	setImage(t, "web", "nginx", imageV2)
 	var newRev string
-	waitFor(t, "update revision", 30*time.Second, func() bool {
+	framework.WaitFor(t, clus, "update revision", 30*time.Second, func() bool {
 		newRev = getSet(t, "web").GetStatus().GetUpdateRevision()
 		return newRev != "" && newRev != oldRev
 	})
@@ -53,7 +55,7 @@ func TestRollingUpdateKeepsData(t *testing.T) {
 		if img := containerImage(t, p.GetNodeName(), name, "nginx"); img != imageV2 {
 			t.Errorf("%s runs %s, want %s", name, img, imageV2)
 		}
-		out, err := execInPod(t, p.GetNodeName(), name, "nginx", "cat", "/usr/share/nginx/html/marker")
+		out, err := framework.ExecInPod(clus, p.GetNodeName(), name, "nginx", "cat", "/usr/share/nginx/html/marker")
 		if err != nil || strings.TrimSpace(out) != "kept-by-"+name {
 			t.Errorf("%s reads %q from its volume after the update (%v)", name, out, err)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ordoproject/ordo/internal/identity"
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
+	"github.com/ordoproject/ordo/test/framework"
 )
 
 const imageV2 = "ordo.local/busybox:v2"
@@ -42,20 +43,18 @@ func withAnnotations(manifest, lines string) string {
 
 func getSet(t testing.TB, name string) *ordov1.StatefulSet {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := control.Get(ctx, &ordov1.GetRequest{Ref: &ordov1.ObjectRef{Kind: "StatefulSet", Name: name}})
+	o, err := framework.Get(clus, "StatefulSet", name)
 	if err != nil {
 		t.Fatalf("get statefulset %s: %v", name, err)
 	}
-	return resp.GetObject().GetStatefulSet()
+	return o.GetStatefulSet()
 }
 
 func setImage(t testing.TB, set, container, image string) *ordov1.StatefulSet {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	resp, err := control.SetImage(ctx, &ordov1.SetImageRequest{Name: set, Images: map[string]string{container: image}})
+	resp, err := clus.Control().SetImage(ctx, &ordov1.SetImageRequest{Name: set, Images: map[string]string{container: image}})
 	if err != nil {
 		t.Fatalf("set image %s %s=%s: %v", set, container, image, err)
 	}
@@ -67,17 +66,17 @@ func setImage(t testing.TB, set, container, image string) *ordov1.StatefulSet {
 func waitRevision(t testing.TB, set, revision string, names ...string) map[string]*ordov1.Pod {
 	t.Helper()
 	var pods map[string]*ordov1.Pod
-	waitFor(t, fmt.Sprintf("%s rolled out to %s", set, revision), 180*time.Second, func() bool {
+	framework.WaitFor(t, clus, fmt.Sprintf("%s rolled out to %s", set, revision), 180*time.Second, func() bool {
 		st := getSet(t, set).GetStatus()
 		if st.GetUpdateRevision() != revision || st.GetCurrentRevision() != revision || st.GetUpdatedReplicas() != int32(len(names)) {
 			return false
 		}
-		pods = listPods(t, set)
+		pods = framework.ListPods(t, clus, set)
 		if len(pods) != len(names) {
 			return false
 		}
 		for _, n := range names {
-			if !readyPod(pods[n]) || pods[n].GetRevision() != revision {
+			if !framework.Ready(pods[n]) || pods[n].GetRevision() != revision {
 				return false
 			}
 		}
@@ -91,7 +90,7 @@ func waitRevision(t testing.TB, set, revision string, names ...string) map[strin
 // unavailable (missing, terminating or not Ready) and, when inOrder, that a
 // pod started terminating only while every higher ordinal was Ready on
 // revision. It returns the pods in the order they started terminating.
-func replayUpdate(t testing.TB, rec *recorder, start map[string]*ordov1.Pod, n int, revision string, maxUnavailable int, inOrder bool) []string {
+func replayUpdate(t testing.TB, rec *framework.Recorder, start map[string]*ordov1.Pod, n int, revision string, maxUnavailable int, inOrder bool) []string {
 	t.Helper()
 	state := map[int32]*ordov1.Pod{}
 	for _, p := range start {
@@ -100,7 +99,7 @@ func replayUpdate(t testing.TB, rec *recorder, start map[string]*ordov1.Pod, n i
 	var order []string
 	terminating := map[int32]bool{}
 	worst := 0
-	for _, ev := range rec.snapshot() {
+	for _, ev := range rec.Snapshot() {
 		if ev.GetReason() != "" {
 			continue
 		}
@@ -118,7 +117,7 @@ func replayUpdate(t testing.TB, rec *recorder, start map[string]*ordov1.Pod, n i
 			if inOrder {
 				for h := o + 1; h < int32(n); h++ {
 					q := state[h]
-					if !readyPod(q) || q.GetRevision() != revision {
+					if !framework.Ready(q) || q.GetRevision() != revision {
 						t.Errorf("%s started terminating while ordinal %d was not Ready on %s (%v)",
 							p.GetMetadata().GetName(), h, revision, q.GetStatus())
 					}
@@ -127,7 +126,7 @@ func replayUpdate(t testing.TB, rec *recorder, start map[string]*ordov1.Pod, n i
 		}
 		down := 0
 		for i := int32(0); i < int32(n); i++ {
-			if !readyPod(state[i]) {
+			if !framework.Ready(state[i]) {
 				down++
 			}
 		}
@@ -144,7 +143,7 @@ func replayUpdate(t testing.TB, rec *recorder, start map[string]*ordov1.Pod, n i
 // containerImage is the image containerd on node has for a pod's container.
 func containerImage(t testing.TB, node, pod, container string) string {
 	t.Helper()
-	out := lab(t, "exec", node, "--", "ctr", "-n", "ordo", "containers", "info",
+	out := framework.MustExec(t, clus, node, "ctr", "-n", "ordo", "containers", "info",
 		identity.ContainerID(identity.DefaultNamespace, pod, container))
 	for _, l := range strings.Split(out, "\n") {
 		l = strings.TrimSpace(l)
@@ -166,7 +165,7 @@ func ordoCLIWithin(t *testing.T, timeout time.Duration, args ...string) (string,
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(os.TempDir(), "ordo-e2e-cli"), args...)
-	cmd.Env = append(os.Environ(), "ORDO_ADDR=unix://"+filepath.Join(labDir, "ordo.sock"))
+	cmd.Env = append(os.Environ(), "ORDO_ADDR="+clus.Socket())
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
 		t.Fatalf("ordo %s did not finish within %v:\n%s", strings.Join(args, " "), timeout, out)
@@ -186,19 +185,19 @@ func ordoCLIWithin(t *testing.T, timeout time.Duration, args ...string) (string,
 // order, each only after the one above it is Ready on the new revision; every
 // pod comes back with its identity on the new image.
 func TestRollingUpdateImage(t *testing.T) {
-	needLab(t)
+	framework.Need(t, clus)
 	const set = "roll"
-	apply(t, setManifest(set, "OrderedReady", 3, plainSleeper))
-	defer deleteSet(t, set)
-	before := waitSetReady(t, set, "roll-0", "roll-1", "roll-2")
+	framework.Apply(t, clus, setManifest(set, "OrderedReady", 3, plainSleeper))
+	defer framework.DeleteSet(t, clus, set)
+	before := framework.WaitSetReady(t, clus, set, "roll-0", "roll-1", "roll-2")
 	oldRev := before["roll-0"].GetRevision()
-	rec := record(t, set)
+	rec := framework.Record(t, clus, set)
 
 	updated := setImage(t, set, "app", imageV2)
 	newRev := updated.GetStatus().GetUpdateRevision()
 	if newRev == "" || newRev == oldRev {
 		// The status may not have been recomputed yet; the template decides.
-		waitFor(t, "update revision", 30*time.Second, func() bool {
+		framework.WaitFor(t, clus, "update revision", 30*time.Second, func() bool {
 			newRev = getSet(t, set).GetStatus().GetUpdateRevision()
 			return newRev != "" && newRev != oldRev
 		})
@@ -216,7 +215,7 @@ func TestRollingUpdateImage(t *testing.T) {
 		if got := p.GetMetadata().GetLabels()["controller-revision-hash"]; got != newRev {
 			t.Errorf("%s controller-revision-hash %q, want %q", name, got, newRev)
 		}
-		out, err := execInPod(t, p.GetNodeName(), name, "app", "hostname")
+		out, err := framework.ExecInPod(clus, p.GetNodeName(), name, "app", "hostname")
 		if err != nil {
 			t.Fatalf("hostname in %s: %v\n%s", name, err, out)
 		}
@@ -231,7 +230,7 @@ func TestRollingUpdateImage(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	hist, err := control.RolloutHistory(ctx, &ordov1.RolloutHistoryRequest{Name: set})
+	hist, err := clus.Control().RolloutHistory(ctx, &ordov1.RolloutHistoryRequest{Name: set})
 	if err != nil {
 		t.Fatalf("rollout history: %v", err)
 	}
@@ -249,7 +248,7 @@ func TestRollingUpdateImage(t *testing.T) {
 	if got := getSet(t, set); got.GetMetadata().GetGeneration() != cur.GetMetadata().GetGeneration() {
 		t.Errorf("same image again bumped the generation to %d", got.GetMetadata().GetGeneration())
 	}
-	if got := epochs(listPods(t, set)); !mapsEqual(got, epochs(pods)) {
+	if got := epochs(framework.ListPods(t, clus, set)); !mapsEqual(got, epochs(pods)) {
 		t.Errorf("same image again replaced pods: %v, were %v", got, epochs(pods))
 	}
 }
@@ -269,30 +268,30 @@ func mapsEqual[K comparable, V comparable](a, b map[K]V) bool {
 // partition 2 on 3 replicas updates only the last pod; lowering it to 0
 // finishes the rollout from the top down.
 func TestRollingUpdatePartition(t *testing.T) {
-	needLab(t)
+	framework.Need(t, clus)
 	const set = "canary"
 	partitioned := func(p int, image string) string {
 		m := setManifest(set, "OrderedReady", 3, strings.Replace(plainSleeper, "ordo.local/busybox:latest", image, 1))
 		return withSpec(m, fmt.Sprintf("  updateStrategy:\n    type: RollingUpdate\n    rollingUpdate:\n      partition: %d\n", p))
 	}
-	apply(t, partitioned(2, "ordo.local/busybox:latest"))
-	defer deleteSet(t, set)
-	before := waitSetReady(t, set, "canary-0", "canary-1", "canary-2")
+	framework.Apply(t, clus, partitioned(2, "ordo.local/busybox:latest"))
+	defer framework.DeleteSet(t, clus, set)
+	before := framework.WaitSetReady(t, clus, set, "canary-0", "canary-1", "canary-2")
 	oldRev := before["canary-0"].GetRevision()
 
-	apply(t, partitioned(2, imageV2))
+	framework.Apply(t, clus, partitioned(2, imageV2))
 	var newRev string
 	var pods map[string]*ordov1.Pod
-	waitFor(t, "canary-2 updated and Ready", 120*time.Second, func() bool {
+	framework.WaitFor(t, clus, "canary-2 updated and Ready", 120*time.Second, func() bool {
 		st := getSet(t, set).GetStatus()
 		newRev = st.GetUpdateRevision()
-		pods = listPods(t, set)
-		return newRev != oldRev && st.GetUpdatedReplicas() == 1 && readyPod(pods["canary-2"]) &&
+		pods = framework.ListPods(t, clus, set)
+		return newRev != oldRev && st.GetUpdatedReplicas() == 1 && framework.Ready(pods["canary-2"]) &&
 			pods["canary-2"].GetRevision() == newRev
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	stream, err := control.RolloutStatus(ctx, &ordov1.RolloutStatusRequest{Name: set})
+	stream, err := clus.Control().RolloutStatus(ctx, &ordov1.RolloutStatusRequest{Name: set})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,9 +299,9 @@ func TestRollingUpdatePartition(t *testing.T) {
 	if err != nil || !st.GetDone() || !strings.Contains(st.GetMessage(), "partitioned roll out complete") {
 		t.Fatalf("rollout status at the partition: %v, %v", st, err)
 	}
-	pods = listPods(t, set)
+	pods = framework.ListPods(t, clus, set)
 	for _, name := range []string{"canary-0", "canary-1"} {
-		if p := pods[name]; p.GetEpoch() != before[name].GetEpoch() || p.GetRevision() != oldRev || !readyPod(p) {
+		if p := pods[name]; p.GetEpoch() != before[name].GetEpoch() || p.GetRevision() != oldRev || !framework.Ready(p) {
 			t.Errorf("%s below the partition changed: epoch %d (was %d), revision %s", name, p.GetEpoch(), before[name].GetEpoch(), p.GetRevision())
 		}
 	}
@@ -310,9 +309,9 @@ func TestRollingUpdatePartition(t *testing.T) {
 		t.Errorf("canary-2 not recreated")
 	}
 
-	rec := record(t, set)
-	start := listPods(t, set)
-	apply(t, partitioned(0, imageV2))
+	rec := framework.Record(t, clus, set)
+	start := framework.ListPods(t, clus, set)
+	framework.Apply(t, clus, partitioned(0, imageV2))
 	waitRevision(t, set, newRev, "canary-0", "canary-1", "canary-2")
 	if order := replayUpdate(t, rec, start, 3, newRev, 1, true); !slices.Equal(order, []string{"canary-1", "canary-0"}) {
 		t.Errorf("after lowering the partition the update order is %v, want canary-1, canary-0", order)
@@ -322,30 +321,30 @@ func TestRollingUpdatePartition(t *testing.T) {
 // A template whose pods never get Ready stops the rollout at the first pod;
 // `ordo rollout undo` heals it without deleting anything by hand.
 func TestBrokenUpdateStopsAndUndoHeals(t *testing.T) {
-	needLab(t)
+	framework.Need(t, clus)
 	const set = "broken"
-	apply(t, setManifest(set, "OrderedReady", 3, plainSleeper))
-	defer deleteSet(t, set)
-	before := waitSetReady(t, set, "broken-0", "broken-1", "broken-2")
+	framework.Apply(t, clus, setManifest(set, "OrderedReady", 3, plainSleeper))
+	defer framework.DeleteSet(t, clus, set)
+	before := framework.WaitSetReady(t, clus, set, "broken-0", "broken-1", "broken-2")
 	goodRev := before["broken-0"].GetRevision()
 
-	apply(t, setManifest(set, "OrderedReady", 3, brokenSleeper))
+	framework.Apply(t, clus, setManifest(set, "OrderedReady", 3, brokenSleeper))
 	var pods map[string]*ordov1.Pod
-	waitFor(t, "broken-2 running on the broken template", 120*time.Second, func() bool {
-		pods = listPods(t, set)
+	framework.WaitFor(t, clus, "broken-2 running on the broken template", 120*time.Second, func() bool {
+		pods = framework.ListPods(t, clus, set)
 		p := pods["broken-2"]
-		return running(p) && p.GetRevision() != goodRev
+		return framework.Running(p) && p.GetRevision() != goodRev
 	})
 	badRev := pods["broken-2"].GetRevision()
 	// Give the controller many chances to go further than it may.
 	for i := 0; i < 20; i++ {
-		pods = listPods(t, set)
+		pods = framework.ListPods(t, clus, set)
 		if pods["broken-2"].GetStatus().GetReady() {
 			t.Fatal("broken-2 Ready although its probe cannot pass")
 		}
 		for _, name := range []string{"broken-0", "broken-1"} {
 			p := pods[name]
-			if p.GetEpoch() != before[name].GetEpoch() || p.GetMetadata().GetDeletionTime() != nil || !readyPod(p) {
+			if p.GetEpoch() != before[name].GetEpoch() || p.GetMetadata().GetDeletionTime() != nil || !framework.Ready(p) {
 				t.Fatalf("%s touched while broken-2 is not Ready: %v", name, p)
 			}
 		}
@@ -353,7 +352,7 @@ func TestBrokenUpdateStopsAndUndoHeals(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	stream, err := control.RolloutStatus(ctx, &ordov1.RolloutStatusRequest{Name: set})
+	stream, err := clus.Control().RolloutStatus(ctx, &ordov1.RolloutStatusRequest{Name: set})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,7 +360,7 @@ func TestBrokenUpdateStopsAndUndoHeals(t *testing.T) {
 		t.Errorf("rollout status of the stuck update: %v, %v", st, err)
 	}
 
-	rec := record(t, set)
+	rec := framework.Record(t, clus, set)
 	out, code := ordoCLIWithin(t, 30*time.Second, "rollout", "undo", "sts/"+set)
 	if code != 0 || !strings.Contains(out, "rolled back to revision") {
 		t.Fatalf("ordo rollout undo: exit %d\n%s", code, out)
@@ -375,7 +374,7 @@ func TestBrokenUpdateStopsAndUndoHeals(t *testing.T) {
 	if healed["broken-2"].GetEpoch() <= pods["broken-2"].GetEpoch() {
 		t.Errorf("broken-2 not recreated on the good revision")
 	}
-	if got := rec.deleted(); !slices.Equal(got, []string{"broken-2"}) {
+	if got := rec.Deleted(); !slices.Equal(got, []string{"broken-2"}) {
 		t.Errorf("the undo deleted %v, want only broken-2", got)
 	}
 	if healed["broken-2"].GetRevision() == badRev {
@@ -386,22 +385,22 @@ func TestBrokenUpdateStopsAndUndoHeals(t *testing.T) {
 // OnDelete: a new template changes no pod until the user deletes one, which
 // comes back on the new revision.
 func TestOnDeleteUpdatesDeletedPodsOnly(t *testing.T) {
-	needLab(t)
+	framework.Need(t, clus)
 	const set = "ondel"
-	apply(t, withSpec(setManifest(set, "OrderedReady", 2, plainSleeper), "  updateStrategy:\n    type: OnDelete\n"))
-	defer deleteSet(t, set)
-	before := waitSetReady(t, set, "ondel-0", "ondel-1")
+	framework.Apply(t, clus, withSpec(setManifest(set, "OrderedReady", 2, plainSleeper), "  updateStrategy:\n    type: OnDelete\n"))
+	defer framework.DeleteSet(t, clus, set)
+	before := framework.WaitSetReady(t, clus, set, "ondel-0", "ondel-1")
 	oldRev := before["ondel-0"].GetRevision()
 
 	updated := setImage(t, set, "app", imageV2)
 	var newRev string
-	waitFor(t, "the new template observed", 30*time.Second, func() bool {
+	framework.WaitFor(t, clus, "the new template observed", 30*time.Second, func() bool {
 		st := getSet(t, set).GetStatus()
 		newRev = st.GetUpdateRevision()
 		return st.GetObservedGeneration() >= updated.GetMetadata().GetGeneration() && newRev != oldRev
 	})
 	for i := 0; i < 20; i++ {
-		pods := listPods(t, set)
+		pods := framework.ListPods(t, clus, set)
 		for name, p := range pods {
 			if p.GetEpoch() != before[name].GetEpoch() || p.GetRevision() != oldRev {
 				t.Fatalf("OnDelete replaced %s without a delete", name)
@@ -410,16 +409,14 @@ func TestOnDeleteUpdatesDeletedPodsOnly(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := control.Delete(ctx, &ordov1.DeleteRequest{Ref: &ordov1.ObjectRef{Kind: "Pod", Name: "ondel-1"}}); err != nil {
+	if err := framework.Delete(clus, "Pod", "ondel-1"); err != nil {
 		t.Fatalf("delete pod ondel-1: %v", err)
 	}
 	var pods map[string]*ordov1.Pod
-	waitFor(t, "ondel-1 back on the new revision", 120*time.Second, func() bool {
-		pods = listPods(t, set)
+	framework.WaitFor(t, clus, "ondel-1 back on the new revision", 120*time.Second, func() bool {
+		pods = framework.ListPods(t, clus, set)
 		p := pods["ondel-1"]
-		return readyPod(p) && p.GetEpoch() > before["ondel-1"].GetEpoch()
+		return framework.Ready(p) && p.GetEpoch() > before["ondel-1"].GetEpoch()
 	})
 	if pods["ondel-1"].GetRevision() != newRev {
 		t.Errorf("ondel-1 came back on %s, want %s", pods["ondel-1"].GetRevision(), newRev)
@@ -435,20 +432,20 @@ func TestOnDeleteUpdatesDeletedPodsOnly(t *testing.T) {
 // maxUnavailable 2 with Parallel: pods are updated up to two at a time, never
 // more than two unavailable.
 func TestMaxUnavailableParallel(t *testing.T) {
-	needLab(t)
+	framework.Need(t, clus)
 	const set = "maxun"
 	m := withSpec(setManifest(set, "Parallel", 4, plainSleeper),
 		"  updateStrategy:\n    type: RollingUpdate\n    rollingUpdate:\n      maxUnavailable: 2\n")
-	apply(t, m)
-	defer deleteSet(t, set)
+	framework.Apply(t, clus, m)
+	defer framework.DeleteSet(t, clus, set)
 	names := []string{"maxun-0", "maxun-1", "maxun-2", "maxun-3"}
-	before := waitSetReady(t, set, names...)
+	before := framework.WaitSetReady(t, clus, set, names...)
 	oldRev := before["maxun-0"].GetRevision()
-	rec := record(t, set)
+	rec := framework.Record(t, clus, set)
 
 	setImage(t, set, "app", imageV2)
 	var newRev string
-	waitFor(t, "update revision", 30*time.Second, func() bool {
+	framework.WaitFor(t, clus, "update revision", 30*time.Second, func() bool {
 		newRev = getSet(t, set).GetStatus().GetUpdateRevision()
 		return newRev != "" && newRev != oldRev
 	})
@@ -467,28 +464,28 @@ func TestMaxUnavailableParallel(t *testing.T) {
 // `ordo rollout status` exits 0 on a finished rollout and 1 on one that
 // failed and was rolled back automatically (ordo.dev/auto-rollback).
 func TestRolloutStatusCLIExitCodes(t *testing.T) {
-	needLab(t)
+	framework.Need(t, clus)
 	const set = "auto"
 	annotated := func(spec string) string {
 		return withAnnotations(setManifest(set, "OrderedReady", 2, spec), "    ordo.dev/auto-rollback: \"5\"\n")
 	}
 	// Brought up without the deadline: how long a first start takes is no failure.
-	apply(t, setManifest(set, "OrderedReady", 2, plainSleeper))
-	defer deleteSet(t, set)
+	framework.Apply(t, clus, setManifest(set, "OrderedReady", 2, plainSleeper))
+	defer framework.DeleteSet(t, clus, set)
 	out, code := ordoCLIWithin(t, 120*time.Second, "rollout", "status", "sts/"+set)
 	if code != 0 || !strings.Contains(out, "rolling update complete 2 pods") {
 		t.Fatalf("rollout status of a healthy set: exit %d\n%s", code, out)
 	}
-	good := waitSetReady(t, set, "auto-0", "auto-1")
+	good := framework.WaitSetReady(t, clus, set, "auto-0", "auto-1")
 	goodRev := good["auto-0"].GetRevision()
 
-	apply(t, annotated(brokenSleeper))
+	framework.Apply(t, clus, annotated(brokenSleeper))
 	out, code = ordoCLIWithin(t, 120*time.Second, "rollout", "status", "sts/"+set)
 	if code != 1 || !strings.Contains(out, "rolled back") {
 		t.Fatalf("rollout status of a failing update: exit %d, want 1\n%s", code, out)
 	}
 	waitRevision(t, set, goodRev, "auto-0", "auto-1")
-	if p := listPods(t, set)["auto-0"]; p.GetEpoch() != good["auto-0"].GetEpoch() {
+	if p := framework.ListPods(t, clus, set)["auto-0"]; p.GetEpoch() != good["auto-0"].GetEpoch() {
 		t.Errorf("auto-0 was replaced by a rollout that failed at auto-1")
 	}
 	set2 := getSet(t, set)

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,31 +10,22 @@ import (
 	"time"
 
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
+	"github.com/ordoproject/ordo/test/framework"
 )
-
-// labData is where the lab keeps node data ($ORDO_LAB_DATA); local volumes of
-// the tests live under <labData>/<node>/pv/.
-func labData() string {
-	if d := os.Getenv("ORDO_LAB_DATA"); d != "" {
-		return d
-	}
-	return "/var/lib/ordo-lab"
-}
 
 func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
 
 // deleteSetIfExists is deleteSet for cleanups, where the set may be gone.
 func deleteSetIfExists(t testing.TB, set string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := control.Get(ctx, &ordov1.GetRequest{Ref: &ordov1.ObjectRef{Kind: "sts", Name: set}}); err != nil {
+	if _, err := framework.Get(clus, "sts", set); err != nil {
 		return
 	}
-	deleteSet(t, set)
+	framework.DeleteSet(t, clus, set)
 }
 
-func pvDir(node, name string) string { return filepath.Join(labData(), node, "pv", name) }
+// pvDir is where the tests keep local volumes: under the lab's node data.
+func pvDir(node, name string) string { return filepath.Join(clus.Data, node, "pv", name) }
 
 func storageManifest(pvs map[string]string) string {
 	var b strings.Builder
@@ -114,34 +104,22 @@ spec:
 `, replicas, retention)
 }
 
-func getClaim(t testing.TB, name string) *ordov1.PersistentVolumeClaim {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := control.Get(ctx, &ordov1.GetRequest{Ref: &ordov1.ObjectRef{Kind: "pvc", Name: name}})
+// getClaim returns the claim, or nil when it cannot be read (it is gone).
+func getClaim(name string) *ordov1.PersistentVolumeClaim {
+	o, err := framework.Get(clus, "pvc", name)
 	if err != nil {
 		return nil
 	}
-	return resp.GetObject().GetPersistentVolumeClaim()
+	return o.GetPersistentVolumeClaim()
 }
 
-func getPV(t testing.TB, name string) *ordov1.PersistentVolume {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := control.Get(ctx, &ordov1.GetRequest{Ref: &ordov1.ObjectRef{Kind: "pv", Name: name}})
+// getPV returns the volume, or nil when it cannot be read (it is gone).
+func getPV(name string) *ordov1.PersistentVolume {
+	o, err := framework.Get(clus, "pv", name)
 	if err != nil {
 		return nil
 	}
-	return resp.GetObject().GetPersistentVolume()
-}
-
-func deleteObject(t testing.TB, kind, name string) error {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err := control.Delete(ctx, &ordov1.DeleteRequest{Ref: &ordov1.ObjectRef{Kind: kind, Name: name}})
-	return err
+	return o.GetPersistentVolume()
 }
 
 // checkOwnData checks that each named pod runs on the node of its claim's
@@ -150,7 +128,7 @@ func checkOwnData(t *testing.T, pods map[string]*ordov1.Pod, pvNode map[string]s
 	t.Helper()
 	for _, name := range names {
 		p := pods[name]
-		c := getClaim(t, "www-"+name)
+		c := getClaim("www-" + name)
 		if c.GetStatus().GetPhase() != "Bound" {
 			t.Fatalf("claim www-%s = %v", name, c)
 		}
@@ -159,8 +137,8 @@ func checkOwnData(t *testing.T, pods map[string]*ordov1.Pod, pvNode map[string]s
 			t.Fatalf("%s runs on %s, its volume %s is on %s", name, p.GetNodeName(), vol, pvNode[vol])
 		}
 		var out string
-		waitFor(t, name+" to read its file", 30*time.Second, func() bool {
-			got, err := execInPod(t, p.GetNodeName(), name, "nginx", "cat", "/usr/share/nginx/html/index.html")
+		framework.WaitFor(t, clus, name+" to read its file", 30*time.Second, func() bool {
+			got, err := framework.ExecInPod(clus, p.GetNodeName(), name, "nginx", "cat", "/usr/share/nginx/html/index.html")
 			out = strings.TrimSpace(got)
 			return err == nil && out != ""
 		})
@@ -181,7 +159,7 @@ func checkOwnData(t *testing.T, pods map[string]*ordov1.Pod, pvNode map[string]s
 // and re-applying the set; a third ordinal without a volume stays Pending
 // with a reason.
 func TestStableStorageSeedScenario(t *testing.T) {
-	needLab(t)
+	framework.Need(t, clus)
 	pvNode := map[string]string{"local-pv1": "node-1", "local-pv2": "node-2"}
 	for name, node := range pvNode {
 		if err := os.MkdirAll(pvDir(node, name), 0o755); err != nil {
@@ -191,28 +169,28 @@ func TestStableStorageSeedScenario(t *testing.T) {
 	t.Cleanup(func() {
 		deleteSetIfExists(t, "web")
 		for _, c := range []string{"www-web-0", "www-web-1", "www-web-2"} {
-			_ = deleteObject(t, "pvc", c)
+			_ = framework.Delete(clus, "pvc", c)
 		}
 		for name, node := range pvNode {
-			_ = deleteObject(t, "pv", name)
+			_ = framework.Delete(clus, "pv", name)
 			os.RemoveAll(pvDir(node, name))
 		}
-		_ = deleteObject(t, "sc", "local-storage")
+		_ = framework.Delete(clus, "sc", "local-storage")
 	})
-	apply(t, storageManifest(pvNode))
+	framework.Apply(t, clus, storageManifest(pvNode))
 	for name := range pvNode {
-		if pv := getPV(t, name); pv.GetStatus().GetPhase() != "Available" {
+		if pv := getPV(name); pv.GetStatus().GetPhase() != "Available" {
 			t.Fatalf("volume %s = %v", name, pv)
 		}
 	}
-	apply(t, webSet(2, ""))
-	pods := waitSetReady(t, "web", "web-0", "web-1")
+	framework.Apply(t, clus, webSet(2, ""))
+	pods := framework.WaitSetReady(t, clus, "web", "web-0", "web-1")
 	checkOwnData(t, pods, pvNode, "web-0", "web-1")
 	if pods["web-0"].GetNodeName() == pods["web-1"].GetNodeName() {
 		t.Fatalf("both pods on %s", pods["web-0"].GetNodeName())
 	}
 	for name := range pvNode {
-		pv := getPV(t, name)
+		pv := getPV(name)
 		if pv.GetStatus().GetPhase() != "Bound" || !strings.HasPrefix(pv.GetSpec().GetClaimRef().GetName(), "www-web-") {
 			t.Fatalf("volume %s = %v", name, pv)
 		}
@@ -220,53 +198,53 @@ func TestStableStorageSeedScenario(t *testing.T) {
 
 	// Delete a pod: it comes back on its volume's node with its data.
 	old := pods["web-0"].GetEpoch()
-	if err := deleteObject(t, "pod", "web-0"); err != nil {
+	if err := framework.Delete(clus, "pod", "web-0"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "web-0 recreated", 90*time.Second, func() bool {
-		p := listPods(t, "web")["web-0"]
-		return readyPod(p) && p.GetEpoch() != old
+	framework.WaitFor(t, clus, "web-0 recreated", 90*time.Second, func() bool {
+		p := framework.ListPods(t, clus, "web")["web-0"]
+		return framework.Ready(p) && p.GetEpoch() != old
 	})
-	pods = waitSetReady(t, "web", "web-0", "web-1")
+	pods = framework.WaitSetReady(t, clus, "web", "web-0", "web-1")
 	checkOwnData(t, pods, pvNode, "web-0", "web-1")
 
 	// Restart web-1's agent.
 	node := pods["web-1"].GetNodeName()
 	lab(t, "agent", "stop", node)
 	lab(t, "agent", "start", node)
-	waitFor(t, node+" ready again", 60*time.Second, func() bool { return nodeReady(t, node) })
-	pods = waitSetReady(t, "web", "web-0", "web-1")
+	framework.WaitFor(t, clus, node+" ready again", 60*time.Second, func() bool { return nodeReady(t, node) })
+	pods = framework.WaitSetReady(t, clus, "web", "web-0", "web-1")
 	checkOwnData(t, pods, pvNode, "web-0", "web-1")
 
 	// Scale 2 → 0 → 2: the claims stay and each ordinal finds its data.
 	scale(t, "web", 0)
-	waitFor(t, "web scaled to 0", 90*time.Second, func() bool { return len(listPods(t, "web")) == 0 })
+	framework.WaitFor(t, clus, "web scaled to 0", 90*time.Second, func() bool { return len(framework.ListPods(t, clus, "web")) == 0 })
 	for _, c := range []string{"www-web-0", "www-web-1"} {
-		if cl := getClaim(t, c); cl.GetStatus().GetPhase() != "Bound" {
+		if cl := getClaim(c); cl.GetStatus().GetPhase() != "Bound" {
 			t.Fatalf("claim %s after scaling to 0 = %v", c, cl)
 		}
 	}
 	scale(t, "web", 2)
-	pods = waitSetReady(t, "web", "web-0", "web-1")
+	pods = framework.WaitSetReady(t, clus, "web", "web-0", "web-1")
 	checkOwnData(t, pods, pvNode, "web-0", "web-1")
 
 	// Delete the set and apply it again.
-	deleteSet(t, "web")
-	if cl := getClaim(t, "www-web-0"); cl.GetStatus().GetPhase() != "Bound" {
+	framework.DeleteSet(t, clus, "web")
+	if cl := getClaim("www-web-0"); cl.GetStatus().GetPhase() != "Bound" {
 		t.Fatalf("claim www-web-0 after deleting the set = %v", cl)
 	}
-	apply(t, webSet(2, ""))
-	pods = waitSetReady(t, "web", "web-0", "web-1")
+	framework.Apply(t, clus, webSet(2, ""))
+	pods = framework.WaitSetReady(t, clus, "web", "web-0", "web-1")
 	checkOwnData(t, pods, pvNode, "web-0", "web-1")
 
 	// A third ordinal has no volume: Pending with a reason, never started.
 	scale(t, "web", 3)
 	const why = "no PersistentVolume for claim www-web-2: needs 10Mi RWO class local-storage"
-	waitFor(t, "web-2 unschedulable", 60*time.Second, func() bool {
-		p := listPods(t, "web")["web-2"]
+	framework.WaitFor(t, clus, "web-2 unschedulable", 60*time.Second, func() bool {
+		p := framework.ListPods(t, clus, "web")["web-2"]
 		return p.GetStatus().GetMessage() == why && p.GetNodeName() == ""
 	})
-	if c := getClaim(t, "www-web-2"); c.GetStatus().GetPhase() != "Pending" {
+	if c := getClaim("www-web-2"); c.GetStatus().GetPhase() != "Pending" {
 		t.Fatalf("claim www-web-2 = %v", c)
 	}
 	out, err := ordoCLI(t, "", "get", "pvc")
@@ -279,19 +257,19 @@ func TestStableStorageSeedScenario(t *testing.T) {
 	}
 
 	// Retention: whenScaled Delete removes the claim of a scaled-away ordinal.
-	apply(t, webSet(2, "  persistentVolumeClaimRetentionPolicy:\n    whenScaled: Delete\n"))
-	waitFor(t, "claim www-web-2 deleted", 60*time.Second, func() bool { return getClaim(t, "www-web-2") == nil })
-	if getClaim(t, "www-web-1") == nil {
+	framework.Apply(t, clus, webSet(2, "  persistentVolumeClaimRetentionPolicy:\n    whenScaled: Delete\n"))
+	framework.WaitFor(t, clus, "claim www-web-2 deleted", 60*time.Second, func() bool { return getClaim("www-web-2") == nil })
+	if getClaim("www-web-1") == nil {
 		t.Fatal("claim of a remaining ordinal deleted")
 	}
 	// With whenDeleted Retain (default) the claims outlive the set; deleting a
 	// claim releases its volume and keeps the data (reclaim policy Retain).
-	deleteSet(t, "web")
-	vol := getClaim(t, "www-web-1").GetSpec().GetVolumeName()
-	if err := deleteObject(t, "pvc", "www-web-1"); err != nil {
+	framework.DeleteSet(t, clus, "web")
+	vol := getClaim("www-web-1").GetSpec().GetVolumeName()
+	if err := framework.Delete(clus, "pvc", "www-web-1"); err != nil {
 		t.Fatal(err)
 	}
-	if pv := getPV(t, vol); pv.GetStatus().GetPhase() != "Released" {
+	if pv := getPV(vol); pv.GetStatus().GetPhase() != "Released" {
 		t.Fatalf("volume %s after its claim was deleted = %v", vol, pv)
 	}
 	if b, err := os.ReadFile(filepath.Join(pvDir(pvNode[vol], vol), "index.html")); err != nil || strings.TrimSpace(string(b)) != "web-1" {
@@ -302,19 +280,19 @@ func TestStableStorageSeedScenario(t *testing.T) {
 // A released local volume with reclaim policy Delete has its data removed by
 // its node's agent, then the volume is deleted.
 func TestReclaimDeleteRemovesLocalData(t *testing.T) {
-	needLab(t)
+	framework.Need(t, clus)
 	dir := pvDir("node-3", "scratch-pv")
 	if err := os.MkdirAll(filepath.Join(dir, "sub"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(dir, "data"), []byte("x"), 0o644)
 	t.Cleanup(func() {
-		_ = deleteObject(t, "pvc", "scratch")
-		_ = deleteObject(t, "pv", "scratch-pv")
-		_ = deleteObject(t, "sc", "local-now")
+		_ = framework.Delete(clus, "pvc", "scratch")
+		_ = framework.Delete(clus, "pv", "scratch-pv")
+		_ = framework.Delete(clus, "sc", "local-now")
 		os.RemoveAll(dir)
 	})
-	apply(t, fmt.Sprintf(`apiVersion: storage.k8s.io/v1
+	framework.Apply(t, clus, fmt.Sprintf(`apiVersion: storage.k8s.io/v1
 kind: StorageClass
 metadata: {name: local-now}
 provisioner: kubernetes.io/no-provisioner
@@ -341,13 +319,13 @@ spec:
   storageClassName: local-now
   resources: {requests: {storage: 100Mi}}
 `, dir))
-	if c := getClaim(t, "scratch"); c.GetSpec().GetVolumeName() != "scratch-pv" || c.GetStatus().GetPhase() != "Bound" {
+	if c := getClaim("scratch"); c.GetSpec().GetVolumeName() != "scratch-pv" || c.GetStatus().GetPhase() != "Bound" {
 		t.Fatalf("claim = %v", c)
 	}
-	if err := deleteObject(t, "pvc", "scratch"); err != nil {
+	if err := framework.Delete(clus, "pvc", "scratch"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "scratch-pv deleted", 60*time.Second, func() bool { return getPV(t, "scratch-pv") == nil })
+	framework.WaitFor(t, clus, "scratch-pv deleted", 60*time.Second, func() bool { return getPV("scratch-pv") == nil })
 	entries, err := os.ReadDir(dir)
 	if err != nil || len(entries) != 0 {
 		t.Fatalf("volume data after reclaim: %v %v", entries, err)
@@ -358,15 +336,15 @@ spec:
 // says what is wrong: a missing hostPath directory (not silently created) and
 // an NFS volume on a node whose kernel has no NFS client.
 func TestUnavailableVolumesKeepPodPending(t *testing.T) {
-	needLab(t)
-	missing := filepath.Join(labData(), "node-1", "does-not-exist")
+	framework.Need(t, clus)
+	missing := filepath.Join(clus.Data, "node-1", "does-not-exist")
 	t.Cleanup(func() {
 		deleteSetIfExists(t, "lost")
 		deleteSetIfExists(t, "shared")
-		_ = deleteObject(t, "pvc", "nfs-data")
-		_ = deleteObject(t, "pv", "nfs-pv")
+		_ = framework.Delete(clus, "pvc", "nfs-data")
+		_ = framework.Delete(clus, "pv", "nfs-pv")
 	})
-	apply(t, setManifest("lost", "Parallel", 1, fmt.Sprintf(`      containers:
+	framework.Apply(t, clus, setManifest("lost", "Parallel", 1, fmt.Sprintf(`      containers:
       - name: c
         image: ordo.local/busybox:latest
         command: ["sleep", "100000"]
@@ -375,8 +353,8 @@ func TestUnavailableVolumesKeepPodPending(t *testing.T) {
       - name: data
         hostPath: {path: %s}
 `, missing)))
-	waitFor(t, "lost-0 FailedMount", 60*time.Second, func() bool {
-		p := listPods(t, "lost")["lost-0"]
+	framework.WaitFor(t, clus, "lost-0 FailedMount", 60*time.Second, func() bool {
+		p := framework.ListPods(t, clus, "lost")["lost-0"]
 		return p.GetStatus().GetReason() == "FailedMount" && strings.Contains(p.GetStatus().GetMessage(), missing+" does not exist")
 	})
 	if _, err := os.Stat(missing); !os.IsNotExist(err) {
@@ -387,7 +365,7 @@ func TestUnavailableVolumesKeepPodPending(t *testing.T) {
 		t.Log("mount.nfs is installed; the NFS part needs a node without an NFS client")
 		return
 	}
-	apply(t, `apiVersion: v1
+	framework.Apply(t, clus, `apiVersion: v1
 kind: PersistentVolume
 metadata: {name: nfs-pv}
 spec:
@@ -404,7 +382,7 @@ spec:
   storageClassName: ""
   resources: {requests: {storage: 1Gi}}
 `)
-	apply(t, setManifest("shared", "Parallel", 1, `      containers:
+	framework.Apply(t, clus, setManifest("shared", "Parallel", 1, `      containers:
       - name: c
         image: ordo.local/busybox:latest
         command: ["sleep", "100000"]
@@ -413,8 +391,8 @@ spec:
       - name: data
         persistentVolumeClaim: {claimName: nfs-data}
 `))
-	waitFor(t, "shared-0 FailedMount", 60*time.Second, func() bool {
-		p := listPods(t, "shared")["shared-0"]
+	framework.WaitFor(t, clus, "shared-0 FailedMount", 60*time.Second, func() bool {
+		p := framework.ListPods(t, clus, "shared")["shared-0"]
 		return p.GetStatus().GetReason() == "FailedMount" && strings.Contains(p.GetStatus().GetMessage(), "no NFS client")
 	})
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ordoproject/ordo/test/framework"
 )
 
 // scripts/install-node.sh on a plain Debian machine (the NFS server VM, which
@@ -12,34 +14,34 @@ import (
 // and systemd units; the scheduler and the agent start from their env files
 // and the agent registers as a Ready node.
 func TestInstallNodeOnVM(t *testing.T) {
-	needLab(t)
-	vmExec(t, "nfs", "mkdir", "-p", "/tmp/ordo-install")
+	framework.Need(t, clus)
+	framework.MustExec(t, clus, "nfs", "mkdir", "-p", "/tmp/ordo-install")
 	var files []string
 	for _, f := range []string{"bin/ordo", "bin/ordo-agent", "bin/ordo-scheduler", "bin/busybox-oci.tar", "scripts/install-node.sh"} {
-		files = append(files, filepath.Join(repoRoot, f))
+		files = append(files, filepath.Join(framework.RepoRoot(), f))
 	}
-	if out, err := runVMLab(2*time.Minute, append(append([]string{"cp"}, files...), "nfs:/tmp/ordo-install/")...); err != nil {
+	if out, err := clus.Script(2*time.Minute, append(append([]string{"cp"}, files...), "nfs:/tmp/ordo-install/")...); err != nil {
 		t.Fatalf("vmlab cp: %v\n%s", err, out)
 	}
 	t.Cleanup(func() {
 		// Leave the VM as it was: no ordo services.
-		_, _ = runVMLab(time.Minute, "exec", "nfs", "--", "systemctl", "disable", "--now", "ordo-agent", "ordo-scheduler")
+		_, _ = clus.Script(time.Minute, "exec", "nfs", "--", "systemctl", "disable", "--now", "ordo-agent", "ordo-scheduler")
 	})
-	vmExec(t, "nfs", "/tmp/ordo-install/install-node.sh", "--bin", "/tmp/ordo-install", "--role", "both", "--no-apt",
+	framework.MustExec(t, clus, "nfs", "/tmp/ordo-install/install-node.sh", "--bin", "/tmp/ordo-install", "--role", "both", "--no-apt",
 		"--scheduler", "127.0.0.1:7070", "--node-name", "standalone", "--labels", "tier=test",
 		"--listen", "unix:///run/ordo/ordo.sock", "--listen", "127.0.0.1:7070",
 		"--image", "/tmp/ordo-install/busybox-oci.tar")
-	if got := vmExec(t, "nfs", "systemctl", "is-enabled", "ordo-agent", "ordo-scheduler"); strings.Count(got, "enabled") != 2 {
+	if got := framework.MustExec(t, clus, "nfs", "systemctl", "is-enabled", "ordo-agent", "ordo-scheduler"); strings.Count(got, "enabled") != 2 {
 		t.Errorf("units not enabled: %q", got)
 	}
-	env := vmExec(t, "nfs", "cat", "/etc/ordo/agent.env")
+	env := framework.MustExec(t, clus, "nfs", "cat", "/etc/ordo/agent.env")
 	for _, want := range []string{"ORDO_SCHEDULER=127.0.0.1:7070", "ORDO_NODE_NAME=standalone", "ORDO_LABELS=tier=test"} {
 		if !strings.Contains(env, want+"\n") {
 			t.Errorf("agent.env lacks %q:\n%s", want, env)
 		}
 	}
 	nodeReady := func() bool {
-		out, err := runVMLab(time.Minute, "exec", "nfs", "--", "ordo", "--server", "unix:///run/ordo/ordo.sock", "get", "nodes")
+		out, err := clus.Script(time.Minute, "exec", "nfs", "--", "ordo", "--server", "unix:///run/ordo/ordo.sock", "get", "nodes")
 		if err != nil {
 			return false
 		}
@@ -50,20 +52,20 @@ func TestInstallNodeOnVM(t *testing.T) {
 		}
 		return false
 	}
-	waitFor(t, "node standalone Ready on the VM's own scheduler", 3*time.Minute, nodeReady)
-	if got := vmExec(t, "nfs", "ctr", "-n", "ordo", "images", "ls", "-q"); !strings.Contains(got, "ordo.local/busybox:latest") {
+	framework.WaitFor(t, clus, "node standalone Ready on the VM's own scheduler", 3*time.Minute, nodeReady)
+	if got := framework.MustExec(t, clus, "nfs", "ctr", "-n", "ordo", "images", "ls", "-q"); !strings.Contains(got, "ordo.local/busybox:latest") {
 		t.Errorf("test image not imported by the agent unit: %q", got)
 	}
 	// The units restart their daemons: the node comes back after its agent is killed.
 	mainPID := func() string {
-		out, _ := runVMLab(time.Minute, "exec", "nfs", "--", "systemctl", "show", "-p", "MainPID", "--value", "ordo-agent")
+		out, _ := clus.Script(time.Minute, "exec", "nfs", "--", "systemctl", "show", "-p", "MainPID", "--value", "ordo-agent")
 		return strings.TrimSpace(out)
 	}
 	before := mainPID()
-	vmExec(t, "nfs", "systemctl", "kill", "-s", "KILL", "ordo-agent")
-	waitFor(t, "a new ordo-agent process", 2*time.Minute, func() bool {
+	framework.MustExec(t, clus, "nfs", "systemctl", "kill", "-s", "KILL", "ordo-agent")
+	framework.WaitFor(t, clus, "a new ordo-agent process", 2*time.Minute, func() bool {
 		pid := mainPID()
 		return pid != "" && pid != "0" && pid != before
 	})
-	waitFor(t, "node standalone Ready again", 3*time.Minute, nodeReady)
+	framework.WaitFor(t, clus, "node standalone Ready again", 3*time.Minute, nodeReady)
 }

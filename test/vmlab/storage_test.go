@@ -1,7 +1,6 @@
 package vmlab
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,27 +8,23 @@ import (
 	"time"
 
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
+	"github.com/ordoproject/ordo/test/framework"
 )
 
 func getClaim(t testing.TB, name string) *ordov1.PersistentVolumeClaim {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := control.Get(ctx, &ordov1.GetRequest{Ref: &ordov1.ObjectRef{Kind: "pvc", Name: name}})
+	o, err := framework.Get(clus, "pvc", name)
 	if err != nil {
 		t.Fatalf("get pvc %s: %v", name, err)
 	}
-	return resp.GetObject().GetPersistentVolumeClaim()
+	return o.GetPersistentVolumeClaim()
 }
 
 // deleteObjects removes claims and volumes a test made (best effort, at cleanup).
 func deleteObjects(t testing.TB, kind string, names ...string) {
 	t.Helper()
 	for _, name := range names {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err := control.Delete(ctx, &ordov1.DeleteRequest{Ref: &ordov1.ObjectRef{Kind: kind, Name: name}})
-		cancel()
-		if err != nil {
+		if err := framework.Delete(clus, kind, name); err != nil {
 			t.Logf("delete %s %s: %v", kind, name, err)
 		}
 	}
@@ -117,7 +112,7 @@ spec:
 // its written-by file.
 func nfsOwners(t testing.TB) map[string]string {
 	t.Helper()
-	out := vmExec(t, "nfs", "sh", "-c", `for d in /srv/nfs/pv-*; do [ -s $d/written-by ] && echo "$d $(tr '\n' ' ' <$d/written-by)"; done; true`)
+	out := framework.MustExec(t, clus, "nfs", "sh", "-c", `for d in /srv/nfs/pv-*; do [ -s $d/written-by ] && echo "$d $(tr '\n' ' ' <$d/written-by)"; done; true`)
 	owners := map[string]string{}
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		if dir, rest, ok := strings.Cut(l, " "); ok {
@@ -131,15 +126,15 @@ func nfsOwners(t testing.TB) map[string]string {
 // pod writes to its own export (the data is on the NFS server's disk), and a
 // pod moved off its VM finds its data on the new VM.
 func TestNFSVolumesFollowTheirPods(t *testing.T) {
-	needLab(t)
-	apply(t, nfsVolumes)
-	apply(t, storeSet(""))
-	pods := waitSetReady(t, "store", 2)
+	framework.Need(t, clus)
+	framework.Apply(t, clus, nfsVolumes)
+	framework.Apply(t, clus, storeSet(""))
+	pods := framework.WaitSetReady(t, clus, "store", framework.PodNames("store", 2)...)
 	t.Cleanup(func() {
-		deleteSet(t, "store")
+		framework.DeleteSet(t, clus, "store")
 		deleteObjects(t, "pvc", "data-store-0", "data-store-1")
 		deleteObjects(t, "pv", "nfs-pv-0", "nfs-pv-1")
-		vmExec(t, "nfs", "sh", "-c", "rm -f /srv/nfs/pv-*/written-by")
+		framework.MustExec(t, clus, "nfs", "sh", "-c", "rm -f /srv/nfs/pv-*/written-by")
 	})
 
 	owners := nfsOwners(t)
@@ -151,7 +146,7 @@ func TestNFSVolumesFollowTheirPods(t *testing.T) {
 		if dirOf[name] == "" {
 			t.Fatalf("no export on the NFS server holds %s's data: %v", name, owners)
 		}
-		if got := strings.TrimSpace(execInPod(t, pods[name].GetNodeName(), name, "app", "cat", "/data/written-by")); got != name {
+		if got := strings.TrimSpace(framework.MustExecInPod(t, clus, pods[name].GetNodeName(), name, "app", "cat", "/data/written-by")); got != name {
 			t.Errorf("%s reads %q from its volume", name, got)
 		}
 	}
@@ -170,7 +165,7 @@ func TestNFSVolumesFollowTheirPods(t *testing.T) {
 	// Drain store-0's VM: the set's pods may no longer run there; the rolling
 	// update recreates store-0 on the other VM.
 	from := pods["store-0"].GetNodeName()
-	apply(t, storeSet(fmt.Sprintf(`      affinity:
+	framework.Apply(t, clus, storeSet(fmt.Sprintf(`      affinity:
         nodeAffinity:
           requiredDuringSchedulingIgnoredDuringExecution:
             nodeSelectorTerms:
@@ -179,20 +174,20 @@ func TestNFSVolumesFollowTheirPods(t *testing.T) {
                 operator: NotIn
                 values: [%s]
 `, from)))
-	waitFor(t, "store-0 running Ready away from "+from, 5*time.Minute, func() bool {
-		p := listPods(t, "store")["store-0"]
-		return p != nil && readyPod(p) && p.GetNodeName() != from && p.GetRevision() != pods["store-0"].GetRevision()
+	framework.WaitFor(t, clus, "store-0 running Ready away from "+from, 5*time.Minute, func() bool {
+		p := framework.ListPods(t, clus, "store")["store-0"]
+		return p != nil && framework.Ready(p) && p.GetNodeName() != from && p.GetRevision() != pods["store-0"].GetRevision()
 	})
-	moved := listPods(t, "store")["store-0"]
+	moved := framework.ListPods(t, clus, "store")["store-0"]
 	to := moved.GetNodeName()
-	got := strings.Fields(execInPod(t, to, "store-0", "app", "cat", "/data/written-by"))
+	got := strings.Fields(framework.MustExecInPod(t, clus, to, "store-0", "app", "cat", "/data/written-by"))
 	if !slices.Equal(got, []string{"store-0", "store-0"}) {
 		t.Errorf("store-0 on %s (was on %s) reads %v from its volume, want the line of its first incarnation and its own", to, from, got)
 	}
 	if after := nfsOwners(t)[dirOf["store-0"]]; after != "store-0 store-0" {
 		t.Errorf("on the NFS server %s holds %q", dirOf["store-0"], after)
 	}
-	if ids := strings.Fields(vmExec(t, from, "ctr", "-n", "ordo", "containers", "ls", "-q")); slices.Contains(ids, "store-0_app") {
+	if ids := framework.Containers(t, clus, from); slices.Contains(ids, "store-0_app") {
 		t.Errorf("store-0 still has a container on %s", from)
 	}
 }
@@ -202,7 +197,7 @@ func TestNFSVolumesFollowTheirPods(t *testing.T) {
 // web set whose claims bind to them. Pods start in order, each lands on the VM
 // its volume is pinned to, and writes there.
 func TestLocalVolumesPinnedToVMs(t *testing.T) {
-	needLab(t)
+	framework.Need(t, clus)
 	var b strings.Builder
 	b.WriteString(`kind: StorageClass
 apiVersion: storage.k8s.io/v1
@@ -211,7 +206,7 @@ metadata:
 provisioner: kubernetes.io/no-provisioner
 volumeBindingMode: WaitForFirstConsumer
 `)
-	for i := 1; i <= labNodes; i++ {
+	for i := 1; i <= clus.N; i++ {
 		fmt.Fprintf(&b, `---
 apiVersion: v1
 kind: PersistentVolume
@@ -234,9 +229,9 @@ spec:
           values: [node-%d]
 `, i, i, i)
 	}
-	apply(t, b.String())
-	r := record(t, "lweb")
-	apply(t, `apiVersion: v1
+	framework.Apply(t, clus, b.String())
+	r := framework.Record(t, clus, "lweb")
+	framework.Apply(t, clus, `apiVersion: v1
 kind: Service
 metadata:
   name: lweb
@@ -289,16 +284,16 @@ spec:
         requests:
           storage: 1Gi
 `)
-	pods := waitSetReady(t, "lweb", 2)
+	pods := framework.WaitSetReady(t, clus, "lweb", framework.PodNames("lweb", 2)...)
 	t.Cleanup(func() {
-		deleteSet(t, "lweb")
+		framework.DeleteSet(t, clus, "lweb")
 		deleteObjects(t, "pvc", "www-lweb-0", "www-lweb-1")
 		deleteObjects(t, "pv", "local-pv1", "local-pv2")
-		for i := 1; i <= labNodes; i++ {
-			vmExec(t, fmt.Sprintf("node-%d", i), "sh", "-c", "rm -f /srv/local/pv-*/index.html")
+		for _, vm := range clus.Nodes() {
+			framework.MustExec(t, clus, vm, "sh", "-c", "rm -f /srv/local/pv-*/index.html")
 		}
 	})
-	if got := checkOrderedCreation(t, r); !slices.Equal(got, []string{"lweb-0", "lweb-1"}) {
+	if got := framework.CheckOrderedCreation(t, r); !slices.Equal(got, []string{"lweb-0", "lweb-1"}) {
 		t.Errorf("creation order %v", got)
 	}
 	used := map[string]bool{}
@@ -307,17 +302,17 @@ spec:
 		used[vm] = true
 		// The volume pinned to this VM is /srv/local/pv-<i> of node-<i>.
 		dir := "/srv/local/pv-" + strings.TrimPrefix(vm, "node-")
-		if got := strings.TrimSpace(vmExec(t, vm, "cat", dir+"/index.html")); got != name {
+		if got := strings.TrimSpace(framework.MustExec(t, clus, vm, "cat", dir+"/index.html")); got != name {
 			t.Errorf("%s runs on %s, whose local volume %s holds %q", name, vm, dir, got)
 		}
 		if c := getClaim(t, "www-"+name); c.GetSpec().GetVolumeName() != "local-pv"+strings.TrimPrefix(vm, "node-") {
 			t.Errorf("claim www-%s bound to %q, but the pod runs on %s", name, c.GetSpec().GetVolumeName(), vm)
 		}
-		if got := strings.TrimSpace(execInPod(t, vm, name, "nginx", "wget", "-qO-", "http://127.0.0.1/")); got != name {
+		if got := strings.TrimSpace(framework.MustExecInPod(t, clus, vm, name, "nginx", "wget", "-qO-", "http://127.0.0.1/")); got != name {
 			t.Errorf("%s serves %q", name, got)
 		}
 	}
-	if len(used) != labNodes {
+	if len(used) != clus.N {
 		t.Errorf("pods on %v, want one on each VM", used)
 	}
 }
