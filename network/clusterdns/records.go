@@ -10,6 +10,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/ordoproject/ordo/internal/identity"
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
 )
 
@@ -22,13 +23,6 @@ type Records struct {
 	names  map[string][]dns.RR
 	exists map[string]bool   // every name with records and all their parents in the domain
 	podNS  map[string]string // pod IP -> namespace, for the search path of a client
-}
-
-func nsOr(ns string) string {
-	if ns == "" {
-		return "default"
-	}
-	return ns
 }
 
 // Build indexes d for the cluster domain (e.g. "cluster.local").
@@ -44,13 +38,13 @@ func Build(d *ordov1.ClusterDNS, domain string) *Records {
 	r := &Records{domain: dns.Fqdn(strings.ToLower(domain)), names: map[string][]dns.RR{}, exists: map[string]bool{}, podNS: map[string]string{}}
 	eps := map[string]*ordov1.Endpoints{}
 	for _, ep := range d.GetEndpoints() {
-		eps[nsOr(ep.GetMetadata().GetNamespace())+"/"+ep.GetMetadata().GetName()] = ep
+		eps[identity.NamespaceOr(ep.GetMetadata().GetNamespace())+"/"+ep.GetMetadata().GetName()] = ep
 		for _, a := range ep.GetAddresses() {
-			r.podNS[a.GetIp()] = nsOr(ep.GetMetadata().GetNamespace())
+			r.podNS[a.GetIp()] = identity.NamespaceOr(ep.GetMetadata().GetNamespace())
 		}
 	}
 	for _, svc := range d.GetServices() {
-		ns := nsOr(svc.GetMetadata().GetNamespace())
+		ns := identity.NamespaceOr(svc.GetMetadata().GetNamespace())
 		name := strings.ToLower(svc.GetMetadata().GetName())
 		base := name + "." + strings.ToLower(ns) + ".svc." + r.domain
 		r.mark(base)
