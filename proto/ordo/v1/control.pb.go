@@ -208,8 +208,11 @@ func (x *ApplyResult) GetAction() string {
 }
 
 type ApplyResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Results       []*ApplyResult         `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Results []*ApplyResult         `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	// Fields accepted that have no effect here, each prefixed with its object
+	// ("StatefulSet default/web: spec.template.spec.serviceAccountName: ...").
+	Warnings      []string `protobuf:"bytes,2,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -247,6 +250,13 @@ func (*ApplyResponse) Descriptor() ([]byte, []int) {
 func (x *ApplyResponse) GetResults() []*ApplyResult {
 	if x != nil {
 		return x.Results
+	}
+	return nil
+}
+
+func (x *ApplyResponse) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
 	}
 	return nil
 }
@@ -494,6 +504,9 @@ type ListResponse struct {
 	StorageClasses         []*StorageClass          `protobuf:"bytes,7,rep,name=storage_classes,json=storageClasses,proto3" json:"storage_classes,omitempty"`
 	Endpoints              []*Endpoints             `protobuf:"bytes,8,rep,name=endpoints,proto3" json:"endpoints,omitempty"`
 	ControllerRevisions    []*ControllerRevision    `protobuf:"bytes,9,rep,name=controller_revisions,json=controllerRevisions,proto3" json:"controller_revisions,omitempty"`
+	ConfigMaps             []*ConfigMap             `protobuf:"bytes,10,rep,name=config_maps,json=configMaps,proto3" json:"config_maps,omitempty"`
+	Secrets                []*Secret                `protobuf:"bytes,11,rep,name=secrets,proto3" json:"secrets,omitempty"`
+	PodDisruptionBudgets   []*PodDisruptionBudget   `protobuf:"bytes,12,rep,name=pod_disruption_budgets,json=podDisruptionBudgets,proto3" json:"pod_disruption_budgets,omitempty"`
 	unknownFields          protoimpl.UnknownFields
 	sizeCache              protoimpl.SizeCache
 }
@@ -587,6 +600,27 @@ func (x *ListResponse) GetEndpoints() []*Endpoints {
 func (x *ListResponse) GetControllerRevisions() []*ControllerRevision {
 	if x != nil {
 		return x.ControllerRevisions
+	}
+	return nil
+}
+
+func (x *ListResponse) GetConfigMaps() []*ConfigMap {
+	if x != nil {
+		return x.ConfigMaps
+	}
+	return nil
+}
+
+func (x *ListResponse) GetSecrets() []*Secret {
+	if x != nil {
+		return x.Secrets
+	}
+	return nil
+}
+
+func (x *ListResponse) GetPodDisruptionBudgets() []*PodDisruptionBudget {
+	if x != nil {
+		return x.PodDisruptionBudgets
 	}
 	return nil
 }
@@ -1508,9 +1542,10 @@ const file_ordo_v1_control_proto_rawDesc = "" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
 	"\tnamespace\x18\x03 \x01(\tR\tnamespace\x12\x16\n" +
-	"\x06action\x18\x04 \x01(\tR\x06action\"?\n" +
+	"\x06action\x18\x04 \x01(\tR\x06action\"[\n" +
 	"\rApplyResponse\x12.\n" +
-	"\aresults\x18\x01 \x03(\v2\x14.ordo.v1.ApplyResultR\aresults\"Q\n" +
+	"\aresults\x18\x01 \x03(\v2\x14.ordo.v1.ApplyResultR\aresults\x12\x1a\n" +
+	"\bwarnings\x18\x02 \x03(\tR\bwarnings\"Q\n" +
 	"\tObjectRef\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
@@ -1529,7 +1564,7 @@ const file_ordo_v1_control_proto_rawDesc = "" +
 	"\x0elabel_selector\x18\x03 \x03(\v2'.ordo.v1.ListRequest.LabelSelectorEntryR\rlabelSelector\x1a@\n" +
 	"\x12LabelSelectorEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa8\x04\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xdc\x05\n" +
 	"\fListResponse\x129\n" +
 	"\rstateful_sets\x18\x01 \x03(\v2\x14.ordo.v1.StatefulSetR\fstatefulSets\x12,\n" +
 	"\bservices\x18\x02 \x03(\v2\x10.ordo.v1.ServiceR\bservices\x12 \n" +
@@ -1539,7 +1574,12 @@ const file_ordo_v1_control_proto_rawDesc = "" +
 	"\x18persistent_volume_claims\x18\x06 \x03(\v2\x1e.ordo.v1.PersistentVolumeClaimR\x16persistentVolumeClaims\x12>\n" +
 	"\x0fstorage_classes\x18\a \x03(\v2\x15.ordo.v1.StorageClassR\x0estorageClasses\x120\n" +
 	"\tendpoints\x18\b \x03(\v2\x12.ordo.v1.EndpointsR\tendpoints\x12N\n" +
-	"\x14controller_revisions\x18\t \x03(\v2\x1b.ordo.v1.ControllerRevisionR\x13controllerRevisions\"5\n" +
+	"\x14controller_revisions\x18\t \x03(\v2\x1b.ordo.v1.ControllerRevisionR\x13controllerRevisions\x123\n" +
+	"\vconfig_maps\x18\n" +
+	" \x03(\v2\x12.ordo.v1.ConfigMapR\n" +
+	"configMaps\x12)\n" +
+	"\asecrets\x18\v \x03(\v2\x0f.ordo.v1.SecretR\asecrets\x12R\n" +
+	"\x16pod_disruption_budgets\x18\f \x03(\v2\x1c.ordo.v1.PodDisruptionBudgetR\x14podDisruptionBudgets\"5\n" +
 	"\rDeleteRequest\x12$\n" +
 	"\x03ref\x18\x01 \x01(\v2\x12.ordo.v1.ObjectRefR\x03ref\"\x10\n" +
 	"\x0eDeleteResponse\"\\\n" +
@@ -1673,8 +1713,11 @@ var file_ordo_v1_control_proto_goTypes = []any{
 	(*StorageClass)(nil),           // 34: ordo.v1.StorageClass
 	(*Endpoints)(nil),              // 35: ordo.v1.Endpoints
 	(*ControllerRevision)(nil),     // 36: ordo.v1.ControllerRevision
-	(*timestamppb.Timestamp)(nil),  // 37: google.protobuf.Timestamp
-	(*StatefulSetStatus)(nil),      // 38: ordo.v1.StatefulSetStatus
+	(*ConfigMap)(nil),              // 37: ordo.v1.ConfigMap
+	(*Secret)(nil),                 // 38: ordo.v1.Secret
+	(*PodDisruptionBudget)(nil),    // 39: ordo.v1.PodDisruptionBudget
+	(*timestamppb.Timestamp)(nil),  // 40: google.protobuf.Timestamp
+	(*StatefulSetStatus)(nil),      // 41: ordo.v1.StatefulSetStatus
 }
 var file_ordo_v1_control_proto_depIdxs = []int32{
 	27, // 0: ordo.v1.ApplyRequest.objects:type_name -> ordo.v1.Object
@@ -1694,47 +1737,50 @@ var file_ordo_v1_control_proto_depIdxs = []int32{
 	34, // 14: ordo.v1.ListResponse.storage_classes:type_name -> ordo.v1.StorageClass
 	35, // 15: ordo.v1.ListResponse.endpoints:type_name -> ordo.v1.Endpoints
 	36, // 16: ordo.v1.ListResponse.controller_revisions:type_name -> ordo.v1.ControllerRevision
-	4,  // 17: ordo.v1.DeleteRequest.ref:type_name -> ordo.v1.ObjectRef
-	30, // 18: ordo.v1.ScaleResponse.stateful_set:type_name -> ordo.v1.StatefulSet
-	0,  // 19: ordo.v1.Event.type:type_name -> ordo.v1.EventType
-	27, // 20: ordo.v1.Event.object:type_name -> ordo.v1.Object
-	28, // 21: ordo.v1.Event.pod:type_name -> ordo.v1.Pod
-	29, // 22: ordo.v1.Event.node:type_name -> ordo.v1.NodeInfo
-	37, // 23: ordo.v1.Event.time:type_name -> google.protobuf.Timestamp
-	38, // 24: ordo.v1.RolloutStatusResponse.status:type_name -> ordo.v1.StatefulSetStatus
-	36, // 25: ordo.v1.RolloutHistoryResponse.revisions:type_name -> ordo.v1.ControllerRevision
-	30, // 26: ordo.v1.RolloutUndoResponse.stateful_set:type_name -> ordo.v1.StatefulSet
-	36, // 27: ordo.v1.RolloutUndoResponse.revision:type_name -> ordo.v1.ControllerRevision
-	30, // 28: ordo.v1.RolloutRestartResponse.stateful_set:type_name -> ordo.v1.StatefulSet
-	26, // 29: ordo.v1.SetImageRequest.images:type_name -> ordo.v1.SetImageRequest.ImagesEntry
-	30, // 30: ordo.v1.SetImageResponse.stateful_set:type_name -> ordo.v1.StatefulSet
-	1,  // 31: ordo.v1.Control.Apply:input_type -> ordo.v1.ApplyRequest
-	5,  // 32: ordo.v1.Control.Get:input_type -> ordo.v1.GetRequest
-	7,  // 33: ordo.v1.Control.List:input_type -> ordo.v1.ListRequest
-	9,  // 34: ordo.v1.Control.Delete:input_type -> ordo.v1.DeleteRequest
-	11, // 35: ordo.v1.Control.Scale:input_type -> ordo.v1.ScaleRequest
-	13, // 36: ordo.v1.Control.Watch:input_type -> ordo.v1.WatchRequest
-	15, // 37: ordo.v1.Control.RolloutStatus:input_type -> ordo.v1.RolloutStatusRequest
-	17, // 38: ordo.v1.Control.RolloutHistory:input_type -> ordo.v1.RolloutHistoryRequest
-	19, // 39: ordo.v1.Control.RolloutUndo:input_type -> ordo.v1.RolloutUndoRequest
-	21, // 40: ordo.v1.Control.RolloutRestart:input_type -> ordo.v1.RolloutRestartRequest
-	23, // 41: ordo.v1.Control.SetImage:input_type -> ordo.v1.SetImageRequest
-	3,  // 42: ordo.v1.Control.Apply:output_type -> ordo.v1.ApplyResponse
-	6,  // 43: ordo.v1.Control.Get:output_type -> ordo.v1.GetResponse
-	8,  // 44: ordo.v1.Control.List:output_type -> ordo.v1.ListResponse
-	10, // 45: ordo.v1.Control.Delete:output_type -> ordo.v1.DeleteResponse
-	12, // 46: ordo.v1.Control.Scale:output_type -> ordo.v1.ScaleResponse
-	14, // 47: ordo.v1.Control.Watch:output_type -> ordo.v1.Event
-	16, // 48: ordo.v1.Control.RolloutStatus:output_type -> ordo.v1.RolloutStatusResponse
-	18, // 49: ordo.v1.Control.RolloutHistory:output_type -> ordo.v1.RolloutHistoryResponse
-	20, // 50: ordo.v1.Control.RolloutUndo:output_type -> ordo.v1.RolloutUndoResponse
-	22, // 51: ordo.v1.Control.RolloutRestart:output_type -> ordo.v1.RolloutRestartResponse
-	24, // 52: ordo.v1.Control.SetImage:output_type -> ordo.v1.SetImageResponse
-	42, // [42:53] is the sub-list for method output_type
-	31, // [31:42] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	37, // 17: ordo.v1.ListResponse.config_maps:type_name -> ordo.v1.ConfigMap
+	38, // 18: ordo.v1.ListResponse.secrets:type_name -> ordo.v1.Secret
+	39, // 19: ordo.v1.ListResponse.pod_disruption_budgets:type_name -> ordo.v1.PodDisruptionBudget
+	4,  // 20: ordo.v1.DeleteRequest.ref:type_name -> ordo.v1.ObjectRef
+	30, // 21: ordo.v1.ScaleResponse.stateful_set:type_name -> ordo.v1.StatefulSet
+	0,  // 22: ordo.v1.Event.type:type_name -> ordo.v1.EventType
+	27, // 23: ordo.v1.Event.object:type_name -> ordo.v1.Object
+	28, // 24: ordo.v1.Event.pod:type_name -> ordo.v1.Pod
+	29, // 25: ordo.v1.Event.node:type_name -> ordo.v1.NodeInfo
+	40, // 26: ordo.v1.Event.time:type_name -> google.protobuf.Timestamp
+	41, // 27: ordo.v1.RolloutStatusResponse.status:type_name -> ordo.v1.StatefulSetStatus
+	36, // 28: ordo.v1.RolloutHistoryResponse.revisions:type_name -> ordo.v1.ControllerRevision
+	30, // 29: ordo.v1.RolloutUndoResponse.stateful_set:type_name -> ordo.v1.StatefulSet
+	36, // 30: ordo.v1.RolloutUndoResponse.revision:type_name -> ordo.v1.ControllerRevision
+	30, // 31: ordo.v1.RolloutRestartResponse.stateful_set:type_name -> ordo.v1.StatefulSet
+	26, // 32: ordo.v1.SetImageRequest.images:type_name -> ordo.v1.SetImageRequest.ImagesEntry
+	30, // 33: ordo.v1.SetImageResponse.stateful_set:type_name -> ordo.v1.StatefulSet
+	1,  // 34: ordo.v1.Control.Apply:input_type -> ordo.v1.ApplyRequest
+	5,  // 35: ordo.v1.Control.Get:input_type -> ordo.v1.GetRequest
+	7,  // 36: ordo.v1.Control.List:input_type -> ordo.v1.ListRequest
+	9,  // 37: ordo.v1.Control.Delete:input_type -> ordo.v1.DeleteRequest
+	11, // 38: ordo.v1.Control.Scale:input_type -> ordo.v1.ScaleRequest
+	13, // 39: ordo.v1.Control.Watch:input_type -> ordo.v1.WatchRequest
+	15, // 40: ordo.v1.Control.RolloutStatus:input_type -> ordo.v1.RolloutStatusRequest
+	17, // 41: ordo.v1.Control.RolloutHistory:input_type -> ordo.v1.RolloutHistoryRequest
+	19, // 42: ordo.v1.Control.RolloutUndo:input_type -> ordo.v1.RolloutUndoRequest
+	21, // 43: ordo.v1.Control.RolloutRestart:input_type -> ordo.v1.RolloutRestartRequest
+	23, // 44: ordo.v1.Control.SetImage:input_type -> ordo.v1.SetImageRequest
+	3,  // 45: ordo.v1.Control.Apply:output_type -> ordo.v1.ApplyResponse
+	6,  // 46: ordo.v1.Control.Get:output_type -> ordo.v1.GetResponse
+	8,  // 47: ordo.v1.Control.List:output_type -> ordo.v1.ListResponse
+	10, // 48: ordo.v1.Control.Delete:output_type -> ordo.v1.DeleteResponse
+	12, // 49: ordo.v1.Control.Scale:output_type -> ordo.v1.ScaleResponse
+	14, // 50: ordo.v1.Control.Watch:output_type -> ordo.v1.Event
+	16, // 51: ordo.v1.Control.RolloutStatus:output_type -> ordo.v1.RolloutStatusResponse
+	18, // 52: ordo.v1.Control.RolloutHistory:output_type -> ordo.v1.RolloutHistoryResponse
+	20, // 53: ordo.v1.Control.RolloutUndo:output_type -> ordo.v1.RolloutUndoResponse
+	22, // 54: ordo.v1.Control.RolloutRestart:output_type -> ordo.v1.RolloutRestartResponse
+	24, // 55: ordo.v1.Control.SetImage:output_type -> ordo.v1.SetImageResponse
+	45, // [45:56] is the sub-list for method output_type
+	34, // [34:45] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_ordo_v1_control_proto_init() }

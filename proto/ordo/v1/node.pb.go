@@ -484,9 +484,12 @@ func (x *VolumeCleanupResult) GetMessage() string {
 // Desired state of one node: the complete list of pods that must run there.
 // Pods the agent runs that are not listed must be stopped.
 type DesiredPods struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Pods          []*Pod                 `protobuf:"bytes,1,rep,name=pods,proto3" json:"pods,omitempty"`
-	Version       uint64                 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"` // increases with every change for the node
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Pods    []*Pod                 `protobuf:"bytes,1,rep,name=pods,proto3" json:"pods,omitempty"`
+	Version uint64                 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"` // increases with every change for the node
+	// The ConfigMaps and Secrets the pods name (env and volumes), as stored.
+	ConfigMaps    []*ConfigMap `protobuf:"bytes,3,rep,name=config_maps,json=configMaps,proto3" json:"config_maps,omitempty"`
+	Secrets       []*Secret    `protobuf:"bytes,4,rep,name=secrets,proto3" json:"secrets,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -533,6 +536,20 @@ func (x *DesiredPods) GetVersion() uint64 {
 		return x.Version
 	}
 	return 0
+}
+
+func (x *DesiredPods) GetConfigMaps() []*ConfigMap {
+	if x != nil {
+		return x.ConfigMaps
+	}
+	return nil
+}
+
+func (x *DesiredPods) GetSecrets() []*Secret {
+	if x != nil {
+		return x.Secrets
+	}
+	return nil
 }
 
 type PodStatusReport struct {
@@ -1048,10 +1065,13 @@ const file_ordo_v1_node_proto_rawDesc = "" +
 	"\x13VolumeCleanupResult\x12+\n" +
 	"\x11persistent_volume\x18\x01 \x01(\tR\x10persistentVolume\x12\x0e\n" +
 	"\x02ok\x18\x02 \x01(\bR\x02ok\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage\"I\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\xa9\x01\n" +
 	"\vDesiredPods\x12 \n" +
 	"\x04pods\x18\x01 \x03(\v2\f.ordo.v1.PodR\x04pods\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\x04R\aversion\"\x85\x01\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\x123\n" +
+	"\vconfig_maps\x18\x03 \x03(\v2\x12.ordo.v1.ConfigMapR\n" +
+	"configMaps\x12)\n" +
+	"\asecrets\x18\x04 \x03(\v2\x0f.ordo.v1.SecretR\asecrets\"\x85\x01\n" +
 	"\x0fPodStatusReport\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
 	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x14\n" +
@@ -1116,8 +1136,10 @@ var file_ordo_v1_node_proto_goTypes = []any{
 	(*Service)(nil),               // 16: ordo.v1.Service
 	(*Endpoints)(nil),             // 17: ordo.v1.Endpoints
 	(*Pod)(nil),                   // 18: ordo.v1.Pod
-	(*PodStatus)(nil),             // 19: ordo.v1.PodStatus
-	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
+	(*ConfigMap)(nil),             // 19: ordo.v1.ConfigMap
+	(*Secret)(nil),                // 20: ordo.v1.Secret
+	(*PodStatus)(nil),             // 21: ordo.v1.PodStatus
+	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
 }
 var file_ordo_v1_node_proto_depIdxs = []int32{
 	14, // 0: ordo.v1.RegisterRequest.labels:type_name -> ordo.v1.RegisterRequest.LabelsEntry
@@ -1127,27 +1149,29 @@ var file_ordo_v1_node_proto_depIdxs = []int32{
 	16, // 4: ordo.v1.ClusterDNS.services:type_name -> ordo.v1.Service
 	17, // 5: ordo.v1.ClusterDNS.endpoints:type_name -> ordo.v1.Endpoints
 	18, // 6: ordo.v1.DesiredPods.pods:type_name -> ordo.v1.Pod
-	19, // 7: ordo.v1.PodStatusReport.status:type_name -> ordo.v1.PodStatus
-	20, // 8: ordo.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
-	11, // 9: ordo.v1.AgentMessage.hello:type_name -> ordo.v1.Hello
-	8,  // 10: ordo.v1.AgentMessage.status:type_name -> ordo.v1.PodStatusReport
-	9,  // 11: ordo.v1.AgentMessage.heartbeat:type_name -> ordo.v1.Heartbeat
-	6,  // 12: ordo.v1.AgentMessage.volume_cleanup:type_name -> ordo.v1.VolumeCleanupResult
-	8,  // 13: ordo.v1.Hello.running:type_name -> ordo.v1.PodStatusReport
-	7,  // 14: ordo.v1.SchedulerMessage.desired:type_name -> ordo.v1.DesiredPods
-	3,  // 15: ordo.v1.SchedulerMessage.network:type_name -> ordo.v1.NetworkConfig
-	4,  // 16: ordo.v1.SchedulerMessage.dns:type_name -> ordo.v1.ClusterDNS
-	5,  // 17: ordo.v1.SchedulerMessage.volume_cleanup:type_name -> ordo.v1.VolumeCleanup
-	13, // 18: ordo.v1.SchedulerMessage.node_removed:type_name -> ordo.v1.NodeRemoved
-	0,  // 19: ordo.v1.Node.Register:input_type -> ordo.v1.RegisterRequest
-	10, // 20: ordo.v1.Node.Connect:input_type -> ordo.v1.AgentMessage
-	1,  // 21: ordo.v1.Node.Register:output_type -> ordo.v1.RegisterResponse
-	12, // 22: ordo.v1.Node.Connect:output_type -> ordo.v1.SchedulerMessage
-	21, // [21:23] is the sub-list for method output_type
-	19, // [19:21] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	19, // 7: ordo.v1.DesiredPods.config_maps:type_name -> ordo.v1.ConfigMap
+	20, // 8: ordo.v1.DesiredPods.secrets:type_name -> ordo.v1.Secret
+	21, // 9: ordo.v1.PodStatusReport.status:type_name -> ordo.v1.PodStatus
+	22, // 10: ordo.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
+	11, // 11: ordo.v1.AgentMessage.hello:type_name -> ordo.v1.Hello
+	8,  // 12: ordo.v1.AgentMessage.status:type_name -> ordo.v1.PodStatusReport
+	9,  // 13: ordo.v1.AgentMessage.heartbeat:type_name -> ordo.v1.Heartbeat
+	6,  // 14: ordo.v1.AgentMessage.volume_cleanup:type_name -> ordo.v1.VolumeCleanupResult
+	8,  // 15: ordo.v1.Hello.running:type_name -> ordo.v1.PodStatusReport
+	7,  // 16: ordo.v1.SchedulerMessage.desired:type_name -> ordo.v1.DesiredPods
+	3,  // 17: ordo.v1.SchedulerMessage.network:type_name -> ordo.v1.NetworkConfig
+	4,  // 18: ordo.v1.SchedulerMessage.dns:type_name -> ordo.v1.ClusterDNS
+	5,  // 19: ordo.v1.SchedulerMessage.volume_cleanup:type_name -> ordo.v1.VolumeCleanup
+	13, // 20: ordo.v1.SchedulerMessage.node_removed:type_name -> ordo.v1.NodeRemoved
+	0,  // 21: ordo.v1.Node.Register:input_type -> ordo.v1.RegisterRequest
+	10, // 22: ordo.v1.Node.Connect:input_type -> ordo.v1.AgentMessage
+	1,  // 23: ordo.v1.Node.Register:output_type -> ordo.v1.RegisterResponse
+	12, // 24: ordo.v1.Node.Connect:output_type -> ordo.v1.SchedulerMessage
+	23, // [23:25] is the sub-list for method output_type
+	21, // [21:23] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_ordo_v1_node_proto_init() }

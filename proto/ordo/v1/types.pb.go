@@ -306,7 +306,8 @@ func (x *LabelSelector) GetMatchExpressions() []*LabelSelectorRequirement {
 type EnvVar struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Value         string                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	Value         string                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"` // may name other variables as $(VAR), expanded as Kubernetes does
+	ValueFrom     *EnvVarSource          `protobuf:"bytes,3,opt,name=value_from,json=valueFrom,proto3" json:"value_from,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -355,18 +356,847 @@ func (x *EnvVar) GetValue() string {
 	return ""
 }
 
+func (x *EnvVar) GetValueFrom() *EnvVarSource {
+	if x != nil {
+		return x.ValueFrom
+	}
+	return nil
+}
+
+// Where an environment variable's value comes from, resolved on the node.
+type EnvVarSource struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	FieldRef         *ObjectFieldSelector   `protobuf:"bytes,1,opt,name=field_ref,json=fieldRef,proto3" json:"field_ref,omitempty"`
+	ResourceFieldRef *ResourceFieldSelector `protobuf:"bytes,2,opt,name=resource_field_ref,json=resourceFieldRef,proto3" json:"resource_field_ref,omitempty"`
+	ConfigMapKeyRef  *KeySelector           `protobuf:"bytes,3,opt,name=config_map_key_ref,json=configMapKeyRef,proto3" json:"config_map_key_ref,omitempty"`
+	SecretKeyRef     *KeySelector           `protobuf:"bytes,4,opt,name=secret_key_ref,json=secretKeyRef,proto3" json:"secret_key_ref,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *EnvVarSource) Reset() {
+	*x = EnvVarSource{}
+	mi := &file_ordo_v1_types_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnvVarSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnvVarSource) ProtoMessage() {}
+
+func (x *EnvVarSource) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnvVarSource.ProtoReflect.Descriptor instead.
+func (*EnvVarSource) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *EnvVarSource) GetFieldRef() *ObjectFieldSelector {
+	if x != nil {
+		return x.FieldRef
+	}
+	return nil
+}
+
+func (x *EnvVarSource) GetResourceFieldRef() *ResourceFieldSelector {
+	if x != nil {
+		return x.ResourceFieldRef
+	}
+	return nil
+}
+
+func (x *EnvVarSource) GetConfigMapKeyRef() *KeySelector {
+	if x != nil {
+		return x.ConfigMapKeyRef
+	}
+	return nil
+}
+
+func (x *EnvVarSource) GetSecretKeyRef() *KeySelector {
+	if x != nil {
+		return x.SecretKeyRef
+	}
+	return nil
+}
+
+// A field of the pod: metadata.name, metadata.namespace, metadata.uid,
+// metadata.labels['k'], metadata.annotations['k'], spec.nodeName,
+// spec.serviceAccountName, status.podIP, status.podIPs, status.hostIP.
+type ObjectFieldSelector struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	FieldPath     string                 `protobuf:"bytes,1,opt,name=field_path,json=fieldPath,proto3" json:"field_path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ObjectFieldSelector) Reset() {
+	*x = ObjectFieldSelector{}
+	mi := &file_ordo_v1_types_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ObjectFieldSelector) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ObjectFieldSelector) ProtoMessage() {}
+
+func (x *ObjectFieldSelector) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ObjectFieldSelector.ProtoReflect.Descriptor instead.
+func (*ObjectFieldSelector) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ObjectFieldSelector) GetFieldPath() string {
+	if x != nil {
+		return x.FieldPath
+	}
+	return ""
+}
+
+// A resource of a container: limits.cpu, limits.memory, requests.cpu,
+// requests.memory, limits.ephemeral-storage, requests.ephemeral-storage.
+type ResourceFieldSelector struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ContainerName string                 `protobuf:"bytes,1,opt,name=container_name,json=containerName,proto3" json:"container_name,omitempty"` // default: the container itself
+	Resource      string                 `protobuf:"bytes,2,opt,name=resource,proto3" json:"resource,omitempty"`
+	Divisor       string                 `protobuf:"bytes,3,opt,name=divisor,proto3" json:"divisor,omitempty"` // a quantity, default "1"
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResourceFieldSelector) Reset() {
+	*x = ResourceFieldSelector{}
+	mi := &file_ordo_v1_types_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResourceFieldSelector) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResourceFieldSelector) ProtoMessage() {}
+
+func (x *ResourceFieldSelector) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResourceFieldSelector.ProtoReflect.Descriptor instead.
+func (*ResourceFieldSelector) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ResourceFieldSelector) GetContainerName() string {
+	if x != nil {
+		return x.ContainerName
+	}
+	return ""
+}
+
+func (x *ResourceFieldSelector) GetResource() string {
+	if x != nil {
+		return x.Resource
+	}
+	return ""
+}
+
+func (x *ResourceFieldSelector) GetDivisor() string {
+	if x != nil {
+		return x.Divisor
+	}
+	return ""
+}
+
+// A key of a ConfigMap or Secret in the pod's namespace.
+type KeySelector struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Key           string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	Optional      bool                   `protobuf:"varint,3,opt,name=optional,proto3" json:"optional,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KeySelector) Reset() {
+	*x = KeySelector{}
+	mi := &file_ordo_v1_types_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KeySelector) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KeySelector) ProtoMessage() {}
+
+func (x *KeySelector) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KeySelector.ProtoReflect.Descriptor instead.
+func (*KeySelector) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *KeySelector) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *KeySelector) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *KeySelector) GetOptional() bool {
+	if x != nil {
+		return x.Optional
+	}
+	return false
+}
+
+// Every key of a ConfigMap or Secret as variables.
+type EnvFromSource struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Prefix        string                 `protobuf:"bytes,1,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	ConfigMap     string                 `protobuf:"bytes,2,opt,name=config_map,json=configMap,proto3" json:"config_map,omitempty"` // one of config_map and secret
+	Secret        string                 `protobuf:"bytes,3,opt,name=secret,proto3" json:"secret,omitempty"`
+	Optional      bool                   `protobuf:"varint,4,opt,name=optional,proto3" json:"optional,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnvFromSource) Reset() {
+	*x = EnvFromSource{}
+	mi := &file_ordo_v1_types_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnvFromSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnvFromSource) ProtoMessage() {}
+
+func (x *EnvFromSource) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnvFromSource.ProtoReflect.Descriptor instead.
+func (*EnvFromSource) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *EnvFromSource) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+func (x *EnvFromSource) GetConfigMap() string {
+	if x != nil {
+		return x.ConfigMap
+	}
+	return ""
+}
+
+func (x *EnvFromSource) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+func (x *EnvFromSource) GetOptional() bool {
+	if x != nil {
+		return x.Optional
+	}
+	return false
+}
+
+// Resource requests and limits as written ("500m", "1Gi") and parsed.
+type ResourceRequirements struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	Limits             map[string]string      `protobuf:"bytes,1,rep,name=limits,proto3" json:"limits,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Requests           map[string]string      `protobuf:"bytes,2,rep,name=requests,proto3" json:"requests,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	CpuLimitMillis     int64                  `protobuf:"varint,3,opt,name=cpu_limit_millis,json=cpuLimitMillis,proto3" json:"cpu_limit_millis,omitempty"` // 0: none
+	CpuRequestMillis   int64                  `protobuf:"varint,4,opt,name=cpu_request_millis,json=cpuRequestMillis,proto3" json:"cpu_request_millis,omitempty"`
+	MemoryLimitBytes   int64                  `protobuf:"varint,5,opt,name=memory_limit_bytes,json=memoryLimitBytes,proto3" json:"memory_limit_bytes,omitempty"` // 0: none
+	MemoryRequestBytes int64                  `protobuf:"varint,6,opt,name=memory_request_bytes,json=memoryRequestBytes,proto3" json:"memory_request_bytes,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ResourceRequirements) Reset() {
+	*x = ResourceRequirements{}
+	mi := &file_ordo_v1_types_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResourceRequirements) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResourceRequirements) ProtoMessage() {}
+
+func (x *ResourceRequirements) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResourceRequirements.ProtoReflect.Descriptor instead.
+func (*ResourceRequirements) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ResourceRequirements) GetLimits() map[string]string {
+	if x != nil {
+		return x.Limits
+	}
+	return nil
+}
+
+func (x *ResourceRequirements) GetRequests() map[string]string {
+	if x != nil {
+		return x.Requests
+	}
+	return nil
+}
+
+func (x *ResourceRequirements) GetCpuLimitMillis() int64 {
+	if x != nil {
+		return x.CpuLimitMillis
+	}
+	return 0
+}
+
+func (x *ResourceRequirements) GetCpuRequestMillis() int64 {
+	if x != nil {
+		return x.CpuRequestMillis
+	}
+	return 0
+}
+
+func (x *ResourceRequirements) GetMemoryLimitBytes() int64 {
+	if x != nil {
+		return x.MemoryLimitBytes
+	}
+	return 0
+}
+
+func (x *ResourceRequirements) GetMemoryRequestBytes() int64 {
+	if x != nil {
+		return x.MemoryRequestBytes
+	}
+	return 0
+}
+
+// A lifecycle hook: one of exec, http_get, tcp_socket, sleep.
+type LifecycleHandler struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Exec          *ExecAction            `protobuf:"bytes,1,opt,name=exec,proto3" json:"exec,omitempty"`
+	HttpGet       *HTTPGetAction         `protobuf:"bytes,2,opt,name=http_get,json=httpGet,proto3" json:"http_get,omitempty"`
+	TcpSocket     *TCPSocketAction       `protobuf:"bytes,3,opt,name=tcp_socket,json=tcpSocket,proto3" json:"tcp_socket,omitempty"`
+	Sleep         bool                   `protobuf:"varint,4,opt,name=sleep,proto3" json:"sleep,omitempty"`
+	SleepSeconds  int64                  `protobuf:"varint,5,opt,name=sleep_seconds,json=sleepSeconds,proto3" json:"sleep_seconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LifecycleHandler) Reset() {
+	*x = LifecycleHandler{}
+	mi := &file_ordo_v1_types_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LifecycleHandler) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LifecycleHandler) ProtoMessage() {}
+
+func (x *LifecycleHandler) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LifecycleHandler.ProtoReflect.Descriptor instead.
+func (*LifecycleHandler) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *LifecycleHandler) GetExec() *ExecAction {
+	if x != nil {
+		return x.Exec
+	}
+	return nil
+}
+
+func (x *LifecycleHandler) GetHttpGet() *HTTPGetAction {
+	if x != nil {
+		return x.HttpGet
+	}
+	return nil
+}
+
+func (x *LifecycleHandler) GetTcpSocket() *TCPSocketAction {
+	if x != nil {
+		return x.TcpSocket
+	}
+	return nil
+}
+
+func (x *LifecycleHandler) GetSleep() bool {
+	if x != nil {
+		return x.Sleep
+	}
+	return false
+}
+
+func (x *LifecycleHandler) GetSleepSeconds() int64 {
+	if x != nil {
+		return x.SleepSeconds
+	}
+	return 0
+}
+
+type Lifecycle struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PostStart     *LifecycleHandler      `protobuf:"bytes,1,opt,name=post_start,json=postStart,proto3" json:"post_start,omitempty"`
+	PreStop       *LifecycleHandler      `protobuf:"bytes,2,opt,name=pre_stop,json=preStop,proto3" json:"pre_stop,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Lifecycle) Reset() {
+	*x = Lifecycle{}
+	mi := &file_ordo_v1_types_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Lifecycle) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Lifecycle) ProtoMessage() {}
+
+func (x *Lifecycle) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Lifecycle.ProtoReflect.Descriptor instead.
+func (*Lifecycle) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Lifecycle) GetPostStart() *LifecycleHandler {
+	if x != nil {
+		return x.PostStart
+	}
+	return nil
+}
+
+func (x *Lifecycle) GetPreStop() *LifecycleHandler {
+	if x != nil {
+		return x.PreStop
+	}
+	return nil
+}
+
+type Capabilities struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Add           []string               `protobuf:"bytes,1,rep,name=add,proto3" json:"add,omitempty"`
+	Drop          []string               `protobuf:"bytes,2,rep,name=drop,proto3" json:"drop,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Capabilities) Reset() {
+	*x = Capabilities{}
+	mi := &file_ordo_v1_types_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Capabilities) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Capabilities) ProtoMessage() {}
+
+func (x *Capabilities) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Capabilities.ProtoReflect.Descriptor instead.
+func (*Capabilities) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Capabilities) GetAdd() []string {
+	if x != nil {
+		return x.Add
+	}
+	return nil
+}
+
+func (x *Capabilities) GetDrop() []string {
+	if x != nil {
+		return x.Drop
+	}
+	return nil
+}
+
+// A container's security context (unset fields inherit the pod's).
+type SecurityContext struct {
+	state                    protoimpl.MessageState `protogen:"open.v1"`
+	RunAsUser                *int64                 `protobuf:"varint,1,opt,name=run_as_user,json=runAsUser,proto3,oneof" json:"run_as_user,omitempty"`
+	RunAsGroup               *int64                 `protobuf:"varint,2,opt,name=run_as_group,json=runAsGroup,proto3,oneof" json:"run_as_group,omitempty"`
+	RunAsNonRoot             *bool                  `protobuf:"varint,3,opt,name=run_as_non_root,json=runAsNonRoot,proto3,oneof" json:"run_as_non_root,omitempty"`
+	Privileged               *bool                  `protobuf:"varint,4,opt,name=privileged,proto3,oneof" json:"privileged,omitempty"`
+	Capabilities             *Capabilities          `protobuf:"bytes,5,opt,name=capabilities,proto3" json:"capabilities,omitempty"`
+	ReadOnlyRootFilesystem   *bool                  `protobuf:"varint,6,opt,name=read_only_root_filesystem,json=readOnlyRootFilesystem,proto3,oneof" json:"read_only_root_filesystem,omitempty"`
+	AllowPrivilegeEscalation *bool                  `protobuf:"varint,7,opt,name=allow_privilege_escalation,json=allowPrivilegeEscalation,proto3,oneof" json:"allow_privilege_escalation,omitempty"`
+	SeccompProfile           string                 `protobuf:"bytes,8,opt,name=seccomp_profile,json=seccompProfile,proto3" json:"seccomp_profile,omitempty"` // "", RuntimeDefault, Unconfined
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
+}
+
+func (x *SecurityContext) Reset() {
+	*x = SecurityContext{}
+	mi := &file_ordo_v1_types_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecurityContext) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecurityContext) ProtoMessage() {}
+
+func (x *SecurityContext) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecurityContext.ProtoReflect.Descriptor instead.
+func (*SecurityContext) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *SecurityContext) GetRunAsUser() int64 {
+	if x != nil && x.RunAsUser != nil {
+		return *x.RunAsUser
+	}
+	return 0
+}
+
+func (x *SecurityContext) GetRunAsGroup() int64 {
+	if x != nil && x.RunAsGroup != nil {
+		return *x.RunAsGroup
+	}
+	return 0
+}
+
+func (x *SecurityContext) GetRunAsNonRoot() bool {
+	if x != nil && x.RunAsNonRoot != nil {
+		return *x.RunAsNonRoot
+	}
+	return false
+}
+
+func (x *SecurityContext) GetPrivileged() bool {
+	if x != nil && x.Privileged != nil {
+		return *x.Privileged
+	}
+	return false
+}
+
+func (x *SecurityContext) GetCapabilities() *Capabilities {
+	if x != nil {
+		return x.Capabilities
+	}
+	return nil
+}
+
+func (x *SecurityContext) GetReadOnlyRootFilesystem() bool {
+	if x != nil && x.ReadOnlyRootFilesystem != nil {
+		return *x.ReadOnlyRootFilesystem
+	}
+	return false
+}
+
+func (x *SecurityContext) GetAllowPrivilegeEscalation() bool {
+	if x != nil && x.AllowPrivilegeEscalation != nil {
+		return *x.AllowPrivilegeEscalation
+	}
+	return false
+}
+
+func (x *SecurityContext) GetSeccompProfile() string {
+	if x != nil {
+		return x.SeccompProfile
+	}
+	return ""
+}
+
+type Sysctl struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Value         string                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Sysctl) Reset() {
+	*x = Sysctl{}
+	mi := &file_ordo_v1_types_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Sysctl) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Sysctl) ProtoMessage() {}
+
+func (x *Sysctl) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Sysctl.ProtoReflect.Descriptor instead.
+func (*Sysctl) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Sysctl) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Sysctl) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+// The pod's security context.
+type PodSecurityContext struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	RunAsUser          *int64                 `protobuf:"varint,1,opt,name=run_as_user,json=runAsUser,proto3,oneof" json:"run_as_user,omitempty"`
+	RunAsGroup         *int64                 `protobuf:"varint,2,opt,name=run_as_group,json=runAsGroup,proto3,oneof" json:"run_as_group,omitempty"`
+	RunAsNonRoot       *bool                  `protobuf:"varint,3,opt,name=run_as_non_root,json=runAsNonRoot,proto3,oneof" json:"run_as_non_root,omitempty"`
+	SupplementalGroups []int64                `protobuf:"varint,4,rep,packed,name=supplemental_groups,json=supplementalGroups,proto3" json:"supplemental_groups,omitempty"`
+	FsGroup            *int64                 `protobuf:"varint,5,opt,name=fs_group,json=fsGroup,proto3,oneof" json:"fs_group,omitempty"`
+	SeccompProfile     string                 `protobuf:"bytes,6,opt,name=seccomp_profile,json=seccompProfile,proto3" json:"seccomp_profile,omitempty"` // "", RuntimeDefault, Unconfined
+	Sysctls            []*Sysctl              `protobuf:"bytes,7,rep,name=sysctls,proto3" json:"sysctls,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *PodSecurityContext) Reset() {
+	*x = PodSecurityContext{}
+	mi := &file_ordo_v1_types_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PodSecurityContext) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PodSecurityContext) ProtoMessage() {}
+
+func (x *PodSecurityContext) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PodSecurityContext.ProtoReflect.Descriptor instead.
+func (*PodSecurityContext) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *PodSecurityContext) GetRunAsUser() int64 {
+	if x != nil && x.RunAsUser != nil {
+		return *x.RunAsUser
+	}
+	return 0
+}
+
+func (x *PodSecurityContext) GetRunAsGroup() int64 {
+	if x != nil && x.RunAsGroup != nil {
+		return *x.RunAsGroup
+	}
+	return 0
+}
+
+func (x *PodSecurityContext) GetRunAsNonRoot() bool {
+	if x != nil && x.RunAsNonRoot != nil {
+		return *x.RunAsNonRoot
+	}
+	return false
+}
+
+func (x *PodSecurityContext) GetSupplementalGroups() []int64 {
+	if x != nil {
+		return x.SupplementalGroups
+	}
+	return nil
+}
+
+func (x *PodSecurityContext) GetFsGroup() int64 {
+	if x != nil && x.FsGroup != nil {
+		return *x.FsGroup
+	}
+	return 0
+}
+
+func (x *PodSecurityContext) GetSeccompProfile() string {
+	if x != nil {
+		return x.SeccompProfile
+	}
+	return ""
+}
+
+func (x *PodSecurityContext) GetSysctls() []*Sysctl {
+	if x != nil {
+		return x.Sysctls
+	}
+	return nil
+}
+
 type ContainerPort struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	ContainerPort int32                  `protobuf:"varint,2,opt,name=container_port,json=containerPort,proto3" json:"container_port,omitempty"`
-	Protocol      string                 `protobuf:"bytes,3,opt,name=protocol,proto3" json:"protocol,omitempty"` // TCP (default) or UDP
+	Protocol      string                 `protobuf:"bytes,3,opt,name=protocol,proto3" json:"protocol,omitempty"`                  // TCP (default) or UDP
+	HostPort      int32                  `protobuf:"varint,4,opt,name=host_port,json=hostPort,proto3" json:"host_port,omitempty"` // forwarded from the node's addresses
+	HostIp        string                 `protobuf:"bytes,5,opt,name=host_ip,json=hostIp,proto3" json:"host_ip,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ContainerPort) Reset() {
 	*x = ContainerPort{}
-	mi := &file_ordo_v1_types_proto_msgTypes[4]
+	mi := &file_ordo_v1_types_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -378,7 +1208,7 @@ func (x *ContainerPort) String() string {
 func (*ContainerPort) ProtoMessage() {}
 
 func (x *ContainerPort) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[4]
+	mi := &file_ordo_v1_types_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -391,7 +1221,7 @@ func (x *ContainerPort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerPort.ProtoReflect.Descriptor instead.
 func (*ContainerPort) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{4}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ContainerPort) GetName() string {
@@ -415,6 +1245,20 @@ func (x *ContainerPort) GetProtocol() string {
 	return ""
 }
 
+func (x *ContainerPort) GetHostPort() int32 {
+	if x != nil {
+		return x.HostPort
+	}
+	return 0
+}
+
+func (x *ContainerPort) GetHostIp() string {
+	if x != nil {
+		return x.HostIp
+	}
+	return ""
+}
+
 type ExecAction struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Command       []string               `protobuf:"bytes,1,rep,name=command,proto3" json:"command,omitempty"`
@@ -424,7 +1268,7 @@ type ExecAction struct {
 
 func (x *ExecAction) Reset() {
 	*x = ExecAction{}
-	mi := &file_ordo_v1_types_proto_msgTypes[5]
+	mi := &file_ordo_v1_types_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -436,7 +1280,7 @@ func (x *ExecAction) String() string {
 func (*ExecAction) ProtoMessage() {}
 
 func (x *ExecAction) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[5]
+	mi := &file_ordo_v1_types_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -449,7 +1293,7 @@ func (x *ExecAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecAction.ProtoReflect.Descriptor instead.
 func (*ExecAction) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{5}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ExecAction) GetCommand() []string {
@@ -472,7 +1316,7 @@ type HTTPGetAction struct {
 
 func (x *HTTPGetAction) Reset() {
 	*x = HTTPGetAction{}
-	mi := &file_ordo_v1_types_proto_msgTypes[6]
+	mi := &file_ordo_v1_types_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -484,7 +1328,7 @@ func (x *HTTPGetAction) String() string {
 func (*HTTPGetAction) ProtoMessage() {}
 
 func (x *HTTPGetAction) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[6]
+	mi := &file_ordo_v1_types_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -497,7 +1341,7 @@ func (x *HTTPGetAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPGetAction.ProtoReflect.Descriptor instead.
 func (*HTTPGetAction) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{6}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *HTTPGetAction) GetPath() string {
@@ -545,7 +1389,7 @@ type TCPSocketAction struct {
 
 func (x *TCPSocketAction) Reset() {
 	*x = TCPSocketAction{}
-	mi := &file_ordo_v1_types_proto_msgTypes[7]
+	mi := &file_ordo_v1_types_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -557,7 +1401,7 @@ func (x *TCPSocketAction) String() string {
 func (*TCPSocketAction) ProtoMessage() {}
 
 func (x *TCPSocketAction) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[7]
+	mi := &file_ordo_v1_types_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -570,7 +1414,7 @@ func (x *TCPSocketAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCPSocketAction.ProtoReflect.Descriptor instead.
 func (*TCPSocketAction) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{7}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TCPSocketAction) GetPort() int32 {
@@ -597,7 +1441,7 @@ type GRPCAction struct {
 
 func (x *GRPCAction) Reset() {
 	*x = GRPCAction{}
-	mi := &file_ordo_v1_types_proto_msgTypes[8]
+	mi := &file_ordo_v1_types_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -609,7 +1453,7 @@ func (x *GRPCAction) String() string {
 func (*GRPCAction) ProtoMessage() {}
 
 func (x *GRPCAction) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[8]
+	mi := &file_ordo_v1_types_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -622,7 +1466,7 @@ func (x *GRPCAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GRPCAction.ProtoReflect.Descriptor instead.
 func (*GRPCAction) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{8}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GRPCAction) GetPort() int32 {
@@ -658,7 +1502,7 @@ type Probe struct {
 
 func (x *Probe) Reset() {
 	*x = Probe{}
-	mi := &file_ordo_v1_types_proto_msgTypes[9]
+	mi := &file_ordo_v1_types_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -670,7 +1514,7 @@ func (x *Probe) String() string {
 func (*Probe) ProtoMessage() {}
 
 func (x *Probe) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[9]
+	mi := &file_ordo_v1_types_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -683,7 +1527,7 @@ func (x *Probe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Probe.ProtoReflect.Descriptor instead.
 func (*Probe) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{9}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Probe) GetExec() *ExecAction {
@@ -763,13 +1607,20 @@ type Container struct {
 	StartupProbe    *Probe                 `protobuf:"bytes,10,opt,name=startup_probe,json=startupProbe,proto3" json:"startup_probe,omitempty"`
 	ImagePullPolicy string                 `protobuf:"bytes,11,opt,name=image_pull_policy,json=imagePullPolicy,proto3" json:"image_pull_policy,omitempty"` // IfNotPresent (default), Always, Never
 	VolumeMounts    []*VolumeMount         `protobuf:"bytes,12,rep,name=volume_mounts,json=volumeMounts,proto3" json:"volume_mounts,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	EnvFrom         []*EnvFromSource       `protobuf:"bytes,13,rep,name=env_from,json=envFrom,proto3" json:"env_from,omitempty"`
+	Resources       *ResourceRequirements  `protobuf:"bytes,14,opt,name=resources,proto3" json:"resources,omitempty"`
+	Lifecycle       *Lifecycle             `protobuf:"bytes,15,opt,name=lifecycle,proto3" json:"lifecycle,omitempty"`
+	SecurityContext *SecurityContext       `protobuf:"bytes,16,opt,name=security_context,json=securityContext,proto3" json:"security_context,omitempty"`
+	// Init containers only: Always makes it a sidecar (started in order, kept
+	// running, not waited for).
+	RestartPolicy string `protobuf:"bytes,17,opt,name=restart_policy,json=restartPolicy,proto3" json:"restart_policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Container) Reset() {
 	*x = Container{}
-	mi := &file_ordo_v1_types_proto_msgTypes[10]
+	mi := &file_ordo_v1_types_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -781,7 +1632,7 @@ func (x *Container) String() string {
 func (*Container) ProtoMessage() {}
 
 func (x *Container) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[10]
+	mi := &file_ordo_v1_types_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -794,7 +1645,7 @@ func (x *Container) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Container.ProtoReflect.Descriptor instead.
 func (*Container) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{10}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Container) GetName() string {
@@ -881,6 +1732,41 @@ func (x *Container) GetVolumeMounts() []*VolumeMount {
 	return nil
 }
 
+func (x *Container) GetEnvFrom() []*EnvFromSource {
+	if x != nil {
+		return x.EnvFrom
+	}
+	return nil
+}
+
+func (x *Container) GetResources() *ResourceRequirements {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+func (x *Container) GetLifecycle() *Lifecycle {
+	if x != nil {
+		return x.Lifecycle
+	}
+	return nil
+}
+
+func (x *Container) GetSecurityContext() *SecurityContext {
+	if x != nil {
+		return x.SecurityContext
+	}
+	return nil
+}
+
+func (x *Container) GetRestartPolicy() string {
+	if x != nil {
+		return x.RestartPolicy
+	}
+	return ""
+}
+
 type VolumeMount struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -893,7 +1779,7 @@ type VolumeMount struct {
 
 func (x *VolumeMount) Reset() {
 	*x = VolumeMount{}
-	mi := &file_ordo_v1_types_proto_msgTypes[11]
+	mi := &file_ordo_v1_types_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -905,7 +1791,7 @@ func (x *VolumeMount) String() string {
 func (*VolumeMount) ProtoMessage() {}
 
 func (x *VolumeMount) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[11]
+	mi := &file_ordo_v1_types_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -918,7 +1804,7 @@ func (x *VolumeMount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeMount.ProtoReflect.Descriptor instead.
 func (*VolumeMount) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{11}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *VolumeMount) GetName() string {
@@ -958,7 +1844,7 @@ type LocalVolumeSource struct {
 
 func (x *LocalVolumeSource) Reset() {
 	*x = LocalVolumeSource{}
-	mi := &file_ordo_v1_types_proto_msgTypes[12]
+	mi := &file_ordo_v1_types_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -970,7 +1856,7 @@ func (x *LocalVolumeSource) String() string {
 func (*LocalVolumeSource) ProtoMessage() {}
 
 func (x *LocalVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[12]
+	mi := &file_ordo_v1_types_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -983,7 +1869,7 @@ func (x *LocalVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalVolumeSource.ProtoReflect.Descriptor instead.
 func (*LocalVolumeSource) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{12}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *LocalVolumeSource) GetPath() string {
@@ -1003,7 +1889,7 @@ type HostPathVolumeSource struct {
 
 func (x *HostPathVolumeSource) Reset() {
 	*x = HostPathVolumeSource{}
-	mi := &file_ordo_v1_types_proto_msgTypes[13]
+	mi := &file_ordo_v1_types_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1015,7 +1901,7 @@ func (x *HostPathVolumeSource) String() string {
 func (*HostPathVolumeSource) ProtoMessage() {}
 
 func (x *HostPathVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[13]
+	mi := &file_ordo_v1_types_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1028,7 +1914,7 @@ func (x *HostPathVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostPathVolumeSource.ProtoReflect.Descriptor instead.
 func (*HostPathVolumeSource) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{13}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *HostPathVolumeSource) GetPath() string {
@@ -1056,7 +1942,7 @@ type NFSVolumeSource struct {
 
 func (x *NFSVolumeSource) Reset() {
 	*x = NFSVolumeSource{}
-	mi := &file_ordo_v1_types_proto_msgTypes[14]
+	mi := &file_ordo_v1_types_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1068,7 +1954,7 @@ func (x *NFSVolumeSource) String() string {
 func (*NFSVolumeSource) ProtoMessage() {}
 
 func (x *NFSVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[14]
+	mi := &file_ordo_v1_types_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1081,7 +1967,7 @@ func (x *NFSVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NFSVolumeSource.ProtoReflect.Descriptor instead.
 func (*NFSVolumeSource) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{14}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *NFSVolumeSource) GetServer() string {
@@ -1114,7 +2000,7 @@ type EmptyDirVolumeSource struct {
 
 func (x *EmptyDirVolumeSource) Reset() {
 	*x = EmptyDirVolumeSource{}
-	mi := &file_ordo_v1_types_proto_msgTypes[15]
+	mi := &file_ordo_v1_types_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1126,7 +2012,7 @@ func (x *EmptyDirVolumeSource) String() string {
 func (*EmptyDirVolumeSource) ProtoMessage() {}
 
 func (x *EmptyDirVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[15]
+	mi := &file_ordo_v1_types_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1139,7 +2025,7 @@ func (x *EmptyDirVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmptyDirVolumeSource.ProtoReflect.Descriptor instead.
 func (*EmptyDirVolumeSource) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{15}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *EmptyDirVolumeSource) GetMedium() string {
@@ -1159,7 +2045,7 @@ type PersistentVolumeClaimVolumeSource struct {
 
 func (x *PersistentVolumeClaimVolumeSource) Reset() {
 	*x = PersistentVolumeClaimVolumeSource{}
-	mi := &file_ordo_v1_types_proto_msgTypes[16]
+	mi := &file_ordo_v1_types_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1171,7 +2057,7 @@ func (x *PersistentVolumeClaimVolumeSource) String() string {
 func (*PersistentVolumeClaimVolumeSource) ProtoMessage() {}
 
 func (x *PersistentVolumeClaimVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[16]
+	mi := &file_ordo_v1_types_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1184,7 +2070,7 @@ func (x *PersistentVolumeClaimVolumeSource) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use PersistentVolumeClaimVolumeSource.ProtoReflect.Descriptor instead.
 func (*PersistentVolumeClaimVolumeSource) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{16}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *PersistentVolumeClaimVolumeSource) GetClaimName() string {
@@ -1201,6 +2087,435 @@ func (x *PersistentVolumeClaimVolumeSource) GetReadOnly() bool {
 	return false
 }
 
+// A key of a ConfigMap or Secret written as a file.
+type KeyToPath struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Path          string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	Mode          *int32                 `protobuf:"varint,3,opt,name=mode,proto3,oneof" json:"mode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KeyToPath) Reset() {
+	*x = KeyToPath{}
+	mi := &file_ordo_v1_types_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KeyToPath) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KeyToPath) ProtoMessage() {}
+
+func (x *KeyToPath) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KeyToPath.ProtoReflect.Descriptor instead.
+func (*KeyToPath) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *KeyToPath) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *KeyToPath) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *KeyToPath) GetMode() int32 {
+	if x != nil && x.Mode != nil {
+		return *x.Mode
+	}
+	return 0
+}
+
+type ConfigMapVolumeSource struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Items         []*KeyToPath           `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`                                       // empty: every key, as a file of its name
+	DefaultMode   *int32                 `protobuf:"varint,3,opt,name=default_mode,json=defaultMode,proto3,oneof" json:"default_mode,omitempty"` // default 0644
+	Optional      bool                   `protobuf:"varint,4,opt,name=optional,proto3" json:"optional,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfigMapVolumeSource) Reset() {
+	*x = ConfigMapVolumeSource{}
+	mi := &file_ordo_v1_types_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigMapVolumeSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigMapVolumeSource) ProtoMessage() {}
+
+func (x *ConfigMapVolumeSource) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigMapVolumeSource.ProtoReflect.Descriptor instead.
+func (*ConfigMapVolumeSource) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ConfigMapVolumeSource) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ConfigMapVolumeSource) GetItems() []*KeyToPath {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *ConfigMapVolumeSource) GetDefaultMode() int32 {
+	if x != nil && x.DefaultMode != nil {
+		return *x.DefaultMode
+	}
+	return 0
+}
+
+func (x *ConfigMapVolumeSource) GetOptional() bool {
+	if x != nil {
+		return x.Optional
+	}
+	return false
+}
+
+type SecretVolumeSource struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SecretName    string                 `protobuf:"bytes,1,opt,name=secret_name,json=secretName,proto3" json:"secret_name,omitempty"`
+	Items         []*KeyToPath           `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	DefaultMode   *int32                 `protobuf:"varint,3,opt,name=default_mode,json=defaultMode,proto3,oneof" json:"default_mode,omitempty"` // default 0644
+	Optional      bool                   `protobuf:"varint,4,opt,name=optional,proto3" json:"optional,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SecretVolumeSource) Reset() {
+	*x = SecretVolumeSource{}
+	mi := &file_ordo_v1_types_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecretVolumeSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecretVolumeSource) ProtoMessage() {}
+
+func (x *SecretVolumeSource) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecretVolumeSource.ProtoReflect.Descriptor instead.
+func (*SecretVolumeSource) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *SecretVolumeSource) GetSecretName() string {
+	if x != nil {
+		return x.SecretName
+	}
+	return ""
+}
+
+func (x *SecretVolumeSource) GetItems() []*KeyToPath {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *SecretVolumeSource) GetDefaultMode() int32 {
+	if x != nil && x.DefaultMode != nil {
+		return *x.DefaultMode
+	}
+	return 0
+}
+
+func (x *SecretVolumeSource) GetOptional() bool {
+	if x != nil {
+		return x.Optional
+	}
+	return false
+}
+
+type DownwardAPIVolumeFile struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Path             string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	FieldRef         *ObjectFieldSelector   `protobuf:"bytes,2,opt,name=field_ref,json=fieldRef,proto3" json:"field_ref,omitempty"`
+	ResourceFieldRef *ResourceFieldSelector `protobuf:"bytes,3,opt,name=resource_field_ref,json=resourceFieldRef,proto3" json:"resource_field_ref,omitempty"`
+	Mode             *int32                 `protobuf:"varint,4,opt,name=mode,proto3,oneof" json:"mode,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *DownwardAPIVolumeFile) Reset() {
+	*x = DownwardAPIVolumeFile{}
+	mi := &file_ordo_v1_types_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DownwardAPIVolumeFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DownwardAPIVolumeFile) ProtoMessage() {}
+
+func (x *DownwardAPIVolumeFile) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DownwardAPIVolumeFile.ProtoReflect.Descriptor instead.
+func (*DownwardAPIVolumeFile) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *DownwardAPIVolumeFile) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *DownwardAPIVolumeFile) GetFieldRef() *ObjectFieldSelector {
+	if x != nil {
+		return x.FieldRef
+	}
+	return nil
+}
+
+func (x *DownwardAPIVolumeFile) GetResourceFieldRef() *ResourceFieldSelector {
+	if x != nil {
+		return x.ResourceFieldRef
+	}
+	return nil
+}
+
+func (x *DownwardAPIVolumeFile) GetMode() int32 {
+	if x != nil && x.Mode != nil {
+		return *x.Mode
+	}
+	return 0
+}
+
+type DownwardAPIVolumeSource struct {
+	state         protoimpl.MessageState   `protogen:"open.v1"`
+	Items         []*DownwardAPIVolumeFile `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	DefaultMode   *int32                   `protobuf:"varint,2,opt,name=default_mode,json=defaultMode,proto3,oneof" json:"default_mode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DownwardAPIVolumeSource) Reset() {
+	*x = DownwardAPIVolumeSource{}
+	mi := &file_ordo_v1_types_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DownwardAPIVolumeSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DownwardAPIVolumeSource) ProtoMessage() {}
+
+func (x *DownwardAPIVolumeSource) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DownwardAPIVolumeSource.ProtoReflect.Descriptor instead.
+func (*DownwardAPIVolumeSource) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *DownwardAPIVolumeSource) GetItems() []*DownwardAPIVolumeFile {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *DownwardAPIVolumeSource) GetDefaultMode() int32 {
+	if x != nil && x.DefaultMode != nil {
+		return *x.DefaultMode
+	}
+	return 0
+}
+
+type VolumeProjection struct {
+	state         protoimpl.MessageState   `protogen:"open.v1"`
+	Secret        *SecretVolumeSource      `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`                        // default_mode unused
+	ConfigMap     *ConfigMapVolumeSource   `protobuf:"bytes,2,opt,name=config_map,json=configMap,proto3" json:"config_map,omitempty"` // default_mode unused
+	DownwardApi   *DownwardAPIVolumeSource `protobuf:"bytes,3,opt,name=downward_api,json=downwardApi,proto3" json:"downward_api,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VolumeProjection) Reset() {
+	*x = VolumeProjection{}
+	mi := &file_ordo_v1_types_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VolumeProjection) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VolumeProjection) ProtoMessage() {}
+
+func (x *VolumeProjection) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VolumeProjection.ProtoReflect.Descriptor instead.
+func (*VolumeProjection) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *VolumeProjection) GetSecret() *SecretVolumeSource {
+	if x != nil {
+		return x.Secret
+	}
+	return nil
+}
+
+func (x *VolumeProjection) GetConfigMap() *ConfigMapVolumeSource {
+	if x != nil {
+		return x.ConfigMap
+	}
+	return nil
+}
+
+func (x *VolumeProjection) GetDownwardApi() *DownwardAPIVolumeSource {
+	if x != nil {
+		return x.DownwardApi
+	}
+	return nil
+}
+
+type ProjectedVolumeSource struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sources       []*VolumeProjection    `protobuf:"bytes,1,rep,name=sources,proto3" json:"sources,omitempty"`
+	DefaultMode   *int32                 `protobuf:"varint,2,opt,name=default_mode,json=defaultMode,proto3,oneof" json:"default_mode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProjectedVolumeSource) Reset() {
+	*x = ProjectedVolumeSource{}
+	mi := &file_ordo_v1_types_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProjectedVolumeSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProjectedVolumeSource) ProtoMessage() {}
+
+func (x *ProjectedVolumeSource) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProjectedVolumeSource.ProtoReflect.Descriptor instead.
+func (*ProjectedVolumeSource) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ProjectedVolumeSource) GetSources() []*VolumeProjection {
+	if x != nil {
+		return x.Sources
+	}
+	return nil
+}
+
+func (x *ProjectedVolumeSource) GetDefaultMode() int32 {
+	if x != nil && x.DefaultMode != nil {
+		return *x.DefaultMode
+	}
+	return 0
+}
+
 // A pod volume as the manifest names it.
 type Volume struct {
 	state                 protoimpl.MessageState             `protogen:"open.v1"`
@@ -1208,13 +2523,17 @@ type Volume struct {
 	HostPath              *HostPathVolumeSource              `protobuf:"bytes,2,opt,name=host_path,json=hostPath,proto3" json:"host_path,omitempty"`
 	EmptyDir              *EmptyDirVolumeSource              `protobuf:"bytes,3,opt,name=empty_dir,json=emptyDir,proto3" json:"empty_dir,omitempty"`
 	PersistentVolumeClaim *PersistentVolumeClaimVolumeSource `protobuf:"bytes,4,opt,name=persistent_volume_claim,json=persistentVolumeClaim,proto3" json:"persistent_volume_claim,omitempty"`
+	ConfigMap             *ConfigMapVolumeSource             `protobuf:"bytes,5,opt,name=config_map,json=configMap,proto3" json:"config_map,omitempty"`
+	Secret                *SecretVolumeSource                `protobuf:"bytes,6,opt,name=secret,proto3" json:"secret,omitempty"`
+	DownwardApi           *DownwardAPIVolumeSource           `protobuf:"bytes,7,opt,name=downward_api,json=downwardApi,proto3" json:"downward_api,omitempty"`
+	Projected             *ProjectedVolumeSource             `protobuf:"bytes,8,opt,name=projected,proto3" json:"projected,omitempty"`
 	unknownFields         protoimpl.UnknownFields
 	sizeCache             protoimpl.SizeCache
 }
 
 func (x *Volume) Reset() {
 	*x = Volume{}
-	mi := &file_ordo_v1_types_proto_msgTypes[17]
+	mi := &file_ordo_v1_types_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1226,7 +2545,7 @@ func (x *Volume) String() string {
 func (*Volume) ProtoMessage() {}
 
 func (x *Volume) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[17]
+	mi := &file_ordo_v1_types_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1239,7 +2558,7 @@ func (x *Volume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume.ProtoReflect.Descriptor instead.
 func (*Volume) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{17}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Volume) GetName() string {
@@ -1270,6 +2589,34 @@ func (x *Volume) GetPersistentVolumeClaim() *PersistentVolumeClaimVolumeSource {
 	return nil
 }
 
+func (x *Volume) GetConfigMap() *ConfigMapVolumeSource {
+	if x != nil {
+		return x.ConfigMap
+	}
+	return nil
+}
+
+func (x *Volume) GetSecret() *SecretVolumeSource {
+	if x != nil {
+		return x.Secret
+	}
+	return nil
+}
+
+func (x *Volume) GetDownwardApi() *DownwardAPIVolumeSource {
+	if x != nil {
+		return x.DownwardApi
+	}
+	return nil
+}
+
+func (x *Volume) GetProjected() *ProjectedVolumeSource {
+	if x != nil {
+		return x.Projected
+	}
+	return nil
+}
+
 // A pod volume resolved by the scheduler to what the agent mounts.
 type ResolvedVolume struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
@@ -1282,13 +2629,18 @@ type ResolvedVolume struct {
 	ReadOnly         bool                   `protobuf:"varint,7,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
 	PersistentVolume string                 `protobuf:"bytes,8,opt,name=persistent_volume,json=persistentVolume,proto3" json:"persistent_volume,omitempty"` // PV name, when from a claim
 	Claim            string                 `protobuf:"bytes,9,opt,name=claim,proto3" json:"claim,omitempty"`                                               // claim name, when from a claim
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Files written by the agent from the API (atomically, updated in place).
+	ConfigMap     *ConfigMapVolumeSource   `protobuf:"bytes,10,opt,name=config_map,json=configMap,proto3" json:"config_map,omitempty"`
+	Secret        *SecretVolumeSource      `protobuf:"bytes,11,opt,name=secret,proto3" json:"secret,omitempty"`
+	DownwardApi   *DownwardAPIVolumeSource `protobuf:"bytes,12,opt,name=downward_api,json=downwardApi,proto3" json:"downward_api,omitempty"`
+	Projected     *ProjectedVolumeSource   `protobuf:"bytes,13,opt,name=projected,proto3" json:"projected,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ResolvedVolume) Reset() {
 	*x = ResolvedVolume{}
-	mi := &file_ordo_v1_types_proto_msgTypes[18]
+	mi := &file_ordo_v1_types_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1300,7 +2652,7 @@ func (x *ResolvedVolume) String() string {
 func (*ResolvedVolume) ProtoMessage() {}
 
 func (x *ResolvedVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[18]
+	mi := &file_ordo_v1_types_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1313,7 +2665,7 @@ func (x *ResolvedVolume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolvedVolume.ProtoReflect.Descriptor instead.
 func (*ResolvedVolume) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{18}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ResolvedVolume) GetName() string {
@@ -1379,6 +2731,34 @@ func (x *ResolvedVolume) GetClaim() string {
 	return ""
 }
 
+func (x *ResolvedVolume) GetConfigMap() *ConfigMapVolumeSource {
+	if x != nil {
+		return x.ConfigMap
+	}
+	return nil
+}
+
+func (x *ResolvedVolume) GetSecret() *SecretVolumeSource {
+	if x != nil {
+		return x.Secret
+	}
+	return nil
+}
+
+func (x *ResolvedVolume) GetDownwardApi() *DownwardAPIVolumeSource {
+	if x != nil {
+		return x.DownwardApi
+	}
+	return nil
+}
+
+func (x *ResolvedVolume) GetProjected() *ProjectedVolumeSource {
+	if x != nil {
+		return x.Projected
+	}
+	return nil
+}
+
 type ObjectReference struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
@@ -1391,7 +2771,7 @@ type ObjectReference struct {
 
 func (x *ObjectReference) Reset() {
 	*x = ObjectReference{}
-	mi := &file_ordo_v1_types_proto_msgTypes[19]
+	mi := &file_ordo_v1_types_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1403,7 +2783,7 @@ func (x *ObjectReference) String() string {
 func (*ObjectReference) ProtoMessage() {}
 
 func (x *ObjectReference) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[19]
+	mi := &file_ordo_v1_types_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1416,7 +2796,7 @@ func (x *ObjectReference) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectReference.ProtoReflect.Descriptor instead.
 func (*ObjectReference) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{19}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ObjectReference) GetKind() string {
@@ -1467,7 +2847,7 @@ type PersistentVolumeSpec struct {
 
 func (x *PersistentVolumeSpec) Reset() {
 	*x = PersistentVolumeSpec{}
-	mi := &file_ordo_v1_types_proto_msgTypes[20]
+	mi := &file_ordo_v1_types_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1479,7 +2859,7 @@ func (x *PersistentVolumeSpec) String() string {
 func (*PersistentVolumeSpec) ProtoMessage() {}
 
 func (x *PersistentVolumeSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[20]
+	mi := &file_ordo_v1_types_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1492,7 +2872,7 @@ func (x *PersistentVolumeSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PersistentVolumeSpec.ProtoReflect.Descriptor instead.
 func (*PersistentVolumeSpec) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{20}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *PersistentVolumeSpec) GetCapacity() string {
@@ -1590,7 +2970,7 @@ type PersistentVolumeStatus struct {
 
 func (x *PersistentVolumeStatus) Reset() {
 	*x = PersistentVolumeStatus{}
-	mi := &file_ordo_v1_types_proto_msgTypes[21]
+	mi := &file_ordo_v1_types_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1602,7 +2982,7 @@ func (x *PersistentVolumeStatus) String() string {
 func (*PersistentVolumeStatus) ProtoMessage() {}
 
 func (x *PersistentVolumeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[21]
+	mi := &file_ordo_v1_types_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1615,7 +2995,7 @@ func (x *PersistentVolumeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PersistentVolumeStatus.ProtoReflect.Descriptor instead.
 func (*PersistentVolumeStatus) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{21}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *PersistentVolumeStatus) GetPhase() string {
@@ -1650,7 +3030,7 @@ type PersistentVolume struct {
 
 func (x *PersistentVolume) Reset() {
 	*x = PersistentVolume{}
-	mi := &file_ordo_v1_types_proto_msgTypes[22]
+	mi := &file_ordo_v1_types_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1662,7 +3042,7 @@ func (x *PersistentVolume) String() string {
 func (*PersistentVolume) ProtoMessage() {}
 
 func (x *PersistentVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[22]
+	mi := &file_ordo_v1_types_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1675,7 +3055,7 @@ func (x *PersistentVolume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PersistentVolume.ProtoReflect.Descriptor instead.
 func (*PersistentVolume) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{22}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *PersistentVolume) GetMetadata() *ObjectMeta {
@@ -1715,7 +3095,7 @@ type PersistentVolumeClaimSpec struct {
 
 func (x *PersistentVolumeClaimSpec) Reset() {
 	*x = PersistentVolumeClaimSpec{}
-	mi := &file_ordo_v1_types_proto_msgTypes[23]
+	mi := &file_ordo_v1_types_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1727,7 +3107,7 @@ func (x *PersistentVolumeClaimSpec) String() string {
 func (*PersistentVolumeClaimSpec) ProtoMessage() {}
 
 func (x *PersistentVolumeClaimSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[23]
+	mi := &file_ordo_v1_types_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1740,7 +3120,7 @@ func (x *PersistentVolumeClaimSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PersistentVolumeClaimSpec.ProtoReflect.Descriptor instead.
 func (*PersistentVolumeClaimSpec) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{23}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *PersistentVolumeClaimSpec) GetAccessModes() []string {
@@ -1812,7 +3192,7 @@ type PersistentVolumeClaimStatus struct {
 
 func (x *PersistentVolumeClaimStatus) Reset() {
 	*x = PersistentVolumeClaimStatus{}
-	mi := &file_ordo_v1_types_proto_msgTypes[24]
+	mi := &file_ordo_v1_types_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1824,7 +3204,7 @@ func (x *PersistentVolumeClaimStatus) String() string {
 func (*PersistentVolumeClaimStatus) ProtoMessage() {}
 
 func (x *PersistentVolumeClaimStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[24]
+	mi := &file_ordo_v1_types_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1837,7 +3217,7 @@ func (x *PersistentVolumeClaimStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PersistentVolumeClaimStatus.ProtoReflect.Descriptor instead.
 func (*PersistentVolumeClaimStatus) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{24}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *PersistentVolumeClaimStatus) GetPhase() string {
@@ -1886,7 +3266,7 @@ type PersistentVolumeClaim struct {
 
 func (x *PersistentVolumeClaim) Reset() {
 	*x = PersistentVolumeClaim{}
-	mi := &file_ordo_v1_types_proto_msgTypes[25]
+	mi := &file_ordo_v1_types_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1898,7 +3278,7 @@ func (x *PersistentVolumeClaim) String() string {
 func (*PersistentVolumeClaim) ProtoMessage() {}
 
 func (x *PersistentVolumeClaim) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[25]
+	mi := &file_ordo_v1_types_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1911,7 +3291,7 @@ func (x *PersistentVolumeClaim) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PersistentVolumeClaim.ProtoReflect.Descriptor instead.
 func (*PersistentVolumeClaim) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{25}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *PersistentVolumeClaim) GetMetadata() *ObjectMeta {
@@ -1949,7 +3329,7 @@ type StorageClass struct {
 
 func (x *StorageClass) Reset() {
 	*x = StorageClass{}
-	mi := &file_ordo_v1_types_proto_msgTypes[26]
+	mi := &file_ordo_v1_types_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1961,7 +3341,7 @@ func (x *StorageClass) String() string {
 func (*StorageClass) ProtoMessage() {}
 
 func (x *StorageClass) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[26]
+	mi := &file_ordo_v1_types_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1974,7 +3354,7 @@ func (x *StorageClass) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageClass.ProtoReflect.Descriptor instead.
 func (*StorageClass) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{26}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *StorageClass) GetMetadata() *ObjectMeta {
@@ -2029,7 +3409,7 @@ type PersistentVolumeClaimRetentionPolicy struct {
 
 func (x *PersistentVolumeClaimRetentionPolicy) Reset() {
 	*x = PersistentVolumeClaimRetentionPolicy{}
-	mi := &file_ordo_v1_types_proto_msgTypes[27]
+	mi := &file_ordo_v1_types_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2041,7 +3421,7 @@ func (x *PersistentVolumeClaimRetentionPolicy) String() string {
 func (*PersistentVolumeClaimRetentionPolicy) ProtoMessage() {}
 
 func (x *PersistentVolumeClaimRetentionPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[27]
+	mi := &file_ordo_v1_types_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2054,7 +3434,7 @@ func (x *PersistentVolumeClaimRetentionPolicy) ProtoReflect() protoreflect.Messa
 
 // Deprecated: Use PersistentVolumeClaimRetentionPolicy.ProtoReflect.Descriptor instead.
 func (*PersistentVolumeClaimRetentionPolicy) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{27}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *PersistentVolumeClaimRetentionPolicy) GetWhenDeleted() string {
@@ -2082,7 +3462,7 @@ type NodeSelectorRequirement struct {
 
 func (x *NodeSelectorRequirement) Reset() {
 	*x = NodeSelectorRequirement{}
-	mi := &file_ordo_v1_types_proto_msgTypes[28]
+	mi := &file_ordo_v1_types_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2094,7 +3474,7 @@ func (x *NodeSelectorRequirement) String() string {
 func (*NodeSelectorRequirement) ProtoMessage() {}
 
 func (x *NodeSelectorRequirement) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[28]
+	mi := &file_ordo_v1_types_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2107,7 +3487,7 @@ func (x *NodeSelectorRequirement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeSelectorRequirement.ProtoReflect.Descriptor instead.
 func (*NodeSelectorRequirement) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{28}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *NodeSelectorRequirement) GetKey() string {
@@ -2140,7 +3520,7 @@ type NodeSelectorTerm struct {
 
 func (x *NodeSelectorTerm) Reset() {
 	*x = NodeSelectorTerm{}
-	mi := &file_ordo_v1_types_proto_msgTypes[29]
+	mi := &file_ordo_v1_types_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2152,7 +3532,7 @@ func (x *NodeSelectorTerm) String() string {
 func (*NodeSelectorTerm) ProtoMessage() {}
 
 func (x *NodeSelectorTerm) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[29]
+	mi := &file_ordo_v1_types_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2165,7 +3545,7 @@ func (x *NodeSelectorTerm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeSelectorTerm.ProtoReflect.Descriptor instead.
 func (*NodeSelectorTerm) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{29}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *NodeSelectorTerm) GetMatchExpressions() []*NodeSelectorRequirement {
@@ -2185,7 +3565,7 @@ type PodAffinityTerm struct {
 
 func (x *PodAffinityTerm) Reset() {
 	*x = PodAffinityTerm{}
-	mi := &file_ordo_v1_types_proto_msgTypes[30]
+	mi := &file_ordo_v1_types_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2197,7 +3577,7 @@ func (x *PodAffinityTerm) String() string {
 func (*PodAffinityTerm) ProtoMessage() {}
 
 func (x *PodAffinityTerm) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[30]
+	mi := &file_ordo_v1_types_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2210,7 +3590,7 @@ func (x *PodAffinityTerm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodAffinityTerm.ProtoReflect.Descriptor instead.
 func (*PodAffinityTerm) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{30}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *PodAffinityTerm) GetLabelSelector() *LabelSelector {
@@ -2227,19 +3607,127 @@ func (x *PodAffinityTerm) GetTopologyKey() string {
 	return ""
 }
 
+type PreferredSchedulingTerm struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Weight        int32                  `protobuf:"varint,1,opt,name=weight,proto3" json:"weight,omitempty"` // 1-100
+	Preference    *NodeSelectorTerm      `protobuf:"bytes,2,opt,name=preference,proto3" json:"preference,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PreferredSchedulingTerm) Reset() {
+	*x = PreferredSchedulingTerm{}
+	mi := &file_ordo_v1_types_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PreferredSchedulingTerm) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PreferredSchedulingTerm) ProtoMessage() {}
+
+func (x *PreferredSchedulingTerm) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PreferredSchedulingTerm.ProtoReflect.Descriptor instead.
+func (*PreferredSchedulingTerm) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *PreferredSchedulingTerm) GetWeight() int32 {
+	if x != nil {
+		return x.Weight
+	}
+	return 0
+}
+
+func (x *PreferredSchedulingTerm) GetPreference() *NodeSelectorTerm {
+	if x != nil {
+		return x.Preference
+	}
+	return nil
+}
+
+type WeightedPodAffinityTerm struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Weight          int32                  `protobuf:"varint,1,opt,name=weight,proto3" json:"weight,omitempty"` // 1-100
+	PodAffinityTerm *PodAffinityTerm       `protobuf:"bytes,2,opt,name=pod_affinity_term,json=podAffinityTerm,proto3" json:"pod_affinity_term,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *WeightedPodAffinityTerm) Reset() {
+	*x = WeightedPodAffinityTerm{}
+	mi := &file_ordo_v1_types_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WeightedPodAffinityTerm) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WeightedPodAffinityTerm) ProtoMessage() {}
+
+func (x *WeightedPodAffinityTerm) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WeightedPodAffinityTerm.ProtoReflect.Descriptor instead.
+func (*WeightedPodAffinityTerm) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *WeightedPodAffinityTerm) GetWeight() int32 {
+	if x != nil {
+		return x.Weight
+	}
+	return 0
+}
+
+func (x *WeightedPodAffinityTerm) GetPodAffinityTerm() *PodAffinityTerm {
+	if x != nil {
+		return x.PodAffinityTerm
+	}
+	return nil
+}
+
 type Affinity struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// requiredDuringSchedulingIgnoredDuringExecution of nodeAffinity: OR of terms.
 	NodeAffinityRequired []*NodeSelectorTerm `protobuf:"bytes,1,rep,name=node_affinity_required,json=nodeAffinityRequired,proto3" json:"node_affinity_required,omitempty"`
 	// requiredDuringSchedulingIgnoredDuringExecution of podAntiAffinity.
-	PodAntiAffinityRequired []*PodAffinityTerm `protobuf:"bytes,2,rep,name=pod_anti_affinity_required,json=podAntiAffinityRequired,proto3" json:"pod_anti_affinity_required,omitempty"`
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
+	PodAntiAffinityRequired  []*PodAffinityTerm         `protobuf:"bytes,2,rep,name=pod_anti_affinity_required,json=podAntiAffinityRequired,proto3" json:"pod_anti_affinity_required,omitempty"`
+	NodeAffinityPreferred    []*PreferredSchedulingTerm `protobuf:"bytes,3,rep,name=node_affinity_preferred,json=nodeAffinityPreferred,proto3" json:"node_affinity_preferred,omitempty"`
+	PodAffinityRequired      []*PodAffinityTerm         `protobuf:"bytes,4,rep,name=pod_affinity_required,json=podAffinityRequired,proto3" json:"pod_affinity_required,omitempty"`
+	PodAffinityPreferred     []*WeightedPodAffinityTerm `protobuf:"bytes,5,rep,name=pod_affinity_preferred,json=podAffinityPreferred,proto3" json:"pod_affinity_preferred,omitempty"`
+	PodAntiAffinityPreferred []*WeightedPodAffinityTerm `protobuf:"bytes,6,rep,name=pod_anti_affinity_preferred,json=podAntiAffinityPreferred,proto3" json:"pod_anti_affinity_preferred,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
 }
 
 func (x *Affinity) Reset() {
 	*x = Affinity{}
-	mi := &file_ordo_v1_types_proto_msgTypes[31]
+	mi := &file_ordo_v1_types_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2251,7 +3739,7 @@ func (x *Affinity) String() string {
 func (*Affinity) ProtoMessage() {}
 
 func (x *Affinity) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[31]
+	mi := &file_ordo_v1_types_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2264,7 +3752,7 @@ func (x *Affinity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Affinity.ProtoReflect.Descriptor instead.
 func (*Affinity) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{31}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *Affinity) GetNodeAffinityRequired() []*NodeSelectorTerm {
@@ -2281,6 +3769,178 @@ func (x *Affinity) GetPodAntiAffinityRequired() []*PodAffinityTerm {
 	return nil
 }
 
+func (x *Affinity) GetNodeAffinityPreferred() []*PreferredSchedulingTerm {
+	if x != nil {
+		return x.NodeAffinityPreferred
+	}
+	return nil
+}
+
+func (x *Affinity) GetPodAffinityRequired() []*PodAffinityTerm {
+	if x != nil {
+		return x.PodAffinityRequired
+	}
+	return nil
+}
+
+func (x *Affinity) GetPodAffinityPreferred() []*WeightedPodAffinityTerm {
+	if x != nil {
+		return x.PodAffinityPreferred
+	}
+	return nil
+}
+
+func (x *Affinity) GetPodAntiAffinityPreferred() []*WeightedPodAffinityTerm {
+	if x != nil {
+		return x.PodAntiAffinityPreferred
+	}
+	return nil
+}
+
+type TopologySpreadConstraint struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	MaxSkew           int32                  `protobuf:"varint,1,opt,name=max_skew,json=maxSkew,proto3" json:"max_skew,omitempty"`
+	TopologyKey       string                 `protobuf:"bytes,2,opt,name=topology_key,json=topologyKey,proto3" json:"topology_key,omitempty"`
+	WhenUnsatisfiable string                 `protobuf:"bytes,3,opt,name=when_unsatisfiable,json=whenUnsatisfiable,proto3" json:"when_unsatisfiable,omitempty"` // DoNotSchedule or ScheduleAnyway
+	LabelSelector     *LabelSelector         `protobuf:"bytes,4,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *TopologySpreadConstraint) Reset() {
+	*x = TopologySpreadConstraint{}
+	mi := &file_ordo_v1_types_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TopologySpreadConstraint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TopologySpreadConstraint) ProtoMessage() {}
+
+func (x *TopologySpreadConstraint) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TopologySpreadConstraint.ProtoReflect.Descriptor instead.
+func (*TopologySpreadConstraint) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *TopologySpreadConstraint) GetMaxSkew() int32 {
+	if x != nil {
+		return x.MaxSkew
+	}
+	return 0
+}
+
+func (x *TopologySpreadConstraint) GetTopologyKey() string {
+	if x != nil {
+		return x.TopologyKey
+	}
+	return ""
+}
+
+func (x *TopologySpreadConstraint) GetWhenUnsatisfiable() string {
+	if x != nil {
+		return x.WhenUnsatisfiable
+	}
+	return ""
+}
+
+func (x *TopologySpreadConstraint) GetLabelSelector() *LabelSelector {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return nil
+}
+
+type Toleration struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Key               string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Operator          string                 `protobuf:"bytes,2,opt,name=operator,proto3" json:"operator,omitempty"` // Equal (default) or Exists
+	Value             string                 `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	Effect            string                 `protobuf:"bytes,4,opt,name=effect,proto3" json:"effect,omitempty"` // NoSchedule, PreferNoSchedule, NoExecute, "" (all)
+	TolerationSeconds *int64                 `protobuf:"varint,5,opt,name=toleration_seconds,json=tolerationSeconds,proto3,oneof" json:"toleration_seconds,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *Toleration) Reset() {
+	*x = Toleration{}
+	mi := &file_ordo_v1_types_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Toleration) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Toleration) ProtoMessage() {}
+
+func (x *Toleration) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Toleration.ProtoReflect.Descriptor instead.
+func (*Toleration) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *Toleration) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *Toleration) GetOperator() string {
+	if x != nil {
+		return x.Operator
+	}
+	return ""
+}
+
+func (x *Toleration) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *Toleration) GetEffect() string {
+	if x != nil {
+		return x.Effect
+	}
+	return ""
+}
+
+func (x *Toleration) GetTolerationSeconds() int64 {
+	if x != nil && x.TolerationSeconds != nil {
+		return *x.TolerationSeconds
+	}
+	return 0
+}
+
 type PodSpec struct {
 	state                         protoimpl.MessageState `protogen:"open.v1"`
 	Containers                    []*Container           `protobuf:"bytes,1,rep,name=containers,proto3" json:"containers,omitempty"`
@@ -2293,13 +3953,21 @@ type PodSpec struct {
 	Volumes                       []*Volume              `protobuf:"bytes,8,rep,name=volumes,proto3" json:"volumes,omitempty"`
 	HostNetwork                   bool                   `protobuf:"varint,9,opt,name=host_network,json=hostNetwork,proto3" json:"host_network,omitempty"`
 	SetHostnameAsFqdn             bool                   `protobuf:"varint,10,opt,name=set_hostname_as_fqdn,json=setHostnameAsFqdn,proto3" json:"set_hostname_as_fqdn,omitempty"`
-	unknownFields                 protoimpl.UnknownFields
-	sizeCache                     protoimpl.SizeCache
+	// Run one at a time, in order, each to success before the containers
+	// (restart_policy Always: a sidecar, started in order and kept running).
+	InitContainers            []*Container                `protobuf:"bytes,11,rep,name=init_containers,json=initContainers,proto3" json:"init_containers,omitempty"`
+	SecurityContext           *PodSecurityContext         `protobuf:"bytes,12,opt,name=security_context,json=securityContext,proto3" json:"security_context,omitempty"`
+	ServiceAccountName        string                      `protobuf:"bytes,13,opt,name=service_account_name,json=serviceAccountName,proto3" json:"service_account_name,omitempty"`
+	ShareProcessNamespace     bool                        `protobuf:"varint,14,opt,name=share_process_namespace,json=shareProcessNamespace,proto3" json:"share_process_namespace,omitempty"`
+	Tolerations               []*Toleration               `protobuf:"bytes,15,rep,name=tolerations,proto3" json:"tolerations,omitempty"`
+	TopologySpreadConstraints []*TopologySpreadConstraint `protobuf:"bytes,16,rep,name=topology_spread_constraints,json=topologySpreadConstraints,proto3" json:"topology_spread_constraints,omitempty"`
+	unknownFields             protoimpl.UnknownFields
+	sizeCache                 protoimpl.SizeCache
 }
 
 func (x *PodSpec) Reset() {
 	*x = PodSpec{}
-	mi := &file_ordo_v1_types_proto_msgTypes[32]
+	mi := &file_ordo_v1_types_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2311,7 +3979,7 @@ func (x *PodSpec) String() string {
 func (*PodSpec) ProtoMessage() {}
 
 func (x *PodSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[32]
+	mi := &file_ordo_v1_types_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2324,7 +3992,7 @@ func (x *PodSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodSpec.ProtoReflect.Descriptor instead.
 func (*PodSpec) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{32}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *PodSpec) GetContainers() []*Container {
@@ -2397,6 +4065,48 @@ func (x *PodSpec) GetSetHostnameAsFqdn() bool {
 	return false
 }
 
+func (x *PodSpec) GetInitContainers() []*Container {
+	if x != nil {
+		return x.InitContainers
+	}
+	return nil
+}
+
+func (x *PodSpec) GetSecurityContext() *PodSecurityContext {
+	if x != nil {
+		return x.SecurityContext
+	}
+	return nil
+}
+
+func (x *PodSpec) GetServiceAccountName() string {
+	if x != nil {
+		return x.ServiceAccountName
+	}
+	return ""
+}
+
+func (x *PodSpec) GetShareProcessNamespace() bool {
+	if x != nil {
+		return x.ShareProcessNamespace
+	}
+	return false
+}
+
+func (x *PodSpec) GetTolerations() []*Toleration {
+	if x != nil {
+		return x.Tolerations
+	}
+	return nil
+}
+
+func (x *PodSpec) GetTopologySpreadConstraints() []*TopologySpreadConstraint {
+	if x != nil {
+		return x.TopologySpreadConstraints
+	}
+	return nil
+}
+
 type PodTemplate struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Metadata      *ObjectMeta            `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"` // labels and annotations only
@@ -2407,7 +4117,7 @@ type PodTemplate struct {
 
 func (x *PodTemplate) Reset() {
 	*x = PodTemplate{}
-	mi := &file_ordo_v1_types_proto_msgTypes[33]
+	mi := &file_ordo_v1_types_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2419,7 +4129,7 @@ func (x *PodTemplate) String() string {
 func (*PodTemplate) ProtoMessage() {}
 
 func (x *PodTemplate) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[33]
+	mi := &file_ordo_v1_types_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2432,7 +4142,7 @@ func (x *PodTemplate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodTemplate.ProtoReflect.Descriptor instead.
 func (*PodTemplate) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{33}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *PodTemplate) GetMetadata() *ObjectMeta {
@@ -2459,7 +4169,7 @@ type RollingUpdate struct {
 
 func (x *RollingUpdate) Reset() {
 	*x = RollingUpdate{}
-	mi := &file_ordo_v1_types_proto_msgTypes[34]
+	mi := &file_ordo_v1_types_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2471,7 +4181,7 @@ func (x *RollingUpdate) String() string {
 func (*RollingUpdate) ProtoMessage() {}
 
 func (x *RollingUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[34]
+	mi := &file_ordo_v1_types_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2484,7 +4194,7 @@ func (x *RollingUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollingUpdate.ProtoReflect.Descriptor instead.
 func (*RollingUpdate) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{34}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *RollingUpdate) GetPartition() int32 {
@@ -2511,7 +4221,7 @@ type UpdateStrategy struct {
 
 func (x *UpdateStrategy) Reset() {
 	*x = UpdateStrategy{}
-	mi := &file_ordo_v1_types_proto_msgTypes[35]
+	mi := &file_ordo_v1_types_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2523,7 +4233,7 @@ func (x *UpdateStrategy) String() string {
 func (*UpdateStrategy) ProtoMessage() {}
 
 func (x *UpdateStrategy) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[35]
+	mi := &file_ordo_v1_types_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2536,7 +4246,7 @@ func (x *UpdateStrategy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStrategy.ProtoReflect.Descriptor instead.
 func (*UpdateStrategy) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{35}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *UpdateStrategy) GetType() string {
@@ -2572,7 +4282,7 @@ type StatefulSetSpec struct {
 
 func (x *StatefulSetSpec) Reset() {
 	*x = StatefulSetSpec{}
-	mi := &file_ordo_v1_types_proto_msgTypes[36]
+	mi := &file_ordo_v1_types_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2584,7 +4294,7 @@ func (x *StatefulSetSpec) String() string {
 func (*StatefulSetSpec) ProtoMessage() {}
 
 func (x *StatefulSetSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[36]
+	mi := &file_ordo_v1_types_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2597,7 +4307,7 @@ func (x *StatefulSetSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatefulSetSpec.ProtoReflect.Descriptor instead.
 func (*StatefulSetSpec) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{36}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *StatefulSetSpec) GetReplicas() int32 {
@@ -2690,7 +4400,7 @@ type Condition struct {
 
 func (x *Condition) Reset() {
 	*x = Condition{}
-	mi := &file_ordo_v1_types_proto_msgTypes[37]
+	mi := &file_ordo_v1_types_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2702,7 +4412,7 @@ func (x *Condition) String() string {
 func (*Condition) ProtoMessage() {}
 
 func (x *Condition) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[37]
+	mi := &file_ordo_v1_types_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2715,7 +4425,7 @@ func (x *Condition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Condition.ProtoReflect.Descriptor instead.
 func (*Condition) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{37}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *Condition) GetType() string {
@@ -2770,7 +4480,7 @@ type StatefulSetStatus struct {
 
 func (x *StatefulSetStatus) Reset() {
 	*x = StatefulSetStatus{}
-	mi := &file_ordo_v1_types_proto_msgTypes[38]
+	mi := &file_ordo_v1_types_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2782,7 +4492,7 @@ func (x *StatefulSetStatus) String() string {
 func (*StatefulSetStatus) ProtoMessage() {}
 
 func (x *StatefulSetStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[38]
+	mi := &file_ordo_v1_types_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2795,7 +4505,7 @@ func (x *StatefulSetStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatefulSetStatus.ProtoReflect.Descriptor instead.
 func (*StatefulSetStatus) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{38}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *StatefulSetStatus) GetObservedGeneration() int64 {
@@ -2872,7 +4582,7 @@ type StatefulSet struct {
 
 func (x *StatefulSet) Reset() {
 	*x = StatefulSet{}
-	mi := &file_ordo_v1_types_proto_msgTypes[39]
+	mi := &file_ordo_v1_types_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2884,7 +4594,7 @@ func (x *StatefulSet) String() string {
 func (*StatefulSet) ProtoMessage() {}
 
 func (x *StatefulSet) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[39]
+	mi := &file_ordo_v1_types_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2897,7 +4607,7 @@ func (x *StatefulSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatefulSet.ProtoReflect.Descriptor instead.
 func (*StatefulSet) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{39}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *StatefulSet) GetMetadata() *ObjectMeta {
@@ -2933,7 +4643,7 @@ type ServicePort struct {
 
 func (x *ServicePort) Reset() {
 	*x = ServicePort{}
-	mi := &file_ordo_v1_types_proto_msgTypes[40]
+	mi := &file_ordo_v1_types_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2945,7 +4655,7 @@ func (x *ServicePort) String() string {
 func (*ServicePort) ProtoMessage() {}
 
 func (x *ServicePort) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[40]
+	mi := &file_ordo_v1_types_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2958,7 +4668,7 @@ func (x *ServicePort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServicePort.ProtoReflect.Descriptor instead.
 func (*ServicePort) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{40}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ServicePort) GetName() string {
@@ -3001,7 +4711,7 @@ type ServiceSpec struct {
 
 func (x *ServiceSpec) Reset() {
 	*x = ServiceSpec{}
-	mi := &file_ordo_v1_types_proto_msgTypes[41]
+	mi := &file_ordo_v1_types_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3013,7 +4723,7 @@ func (x *ServiceSpec) String() string {
 func (*ServiceSpec) ProtoMessage() {}
 
 func (x *ServiceSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[41]
+	mi := &file_ordo_v1_types_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3026,7 +4736,7 @@ func (x *ServiceSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceSpec.ProtoReflect.Descriptor instead.
 func (*ServiceSpec) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{41}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ServiceSpec) GetClusterIp() string {
@@ -3067,7 +4777,7 @@ type Service struct {
 
 func (x *Service) Reset() {
 	*x = Service{}
-	mi := &file_ordo_v1_types_proto_msgTypes[42]
+	mi := &file_ordo_v1_types_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3079,7 +4789,7 @@ func (x *Service) String() string {
 func (*Service) ProtoMessage() {}
 
 func (x *Service) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[42]
+	mi := &file_ordo_v1_types_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3092,7 +4802,7 @@ func (x *Service) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Service.ProtoReflect.Descriptor instead.
 func (*Service) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{42}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *Service) GetMetadata() *ObjectMeta {
@@ -3126,7 +4836,7 @@ type ContainerStatus struct {
 
 func (x *ContainerStatus) Reset() {
 	*x = ContainerStatus{}
-	mi := &file_ordo_v1_types_proto_msgTypes[43]
+	mi := &file_ordo_v1_types_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3138,7 +4848,7 @@ func (x *ContainerStatus) String() string {
 func (*ContainerStatus) ProtoMessage() {}
 
 func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[43]
+	mi := &file_ordo_v1_types_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3151,7 +4861,7 @@ func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStatus.ProtoReflect.Descriptor instead.
 func (*ContainerStatus) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{43}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *ContainerStatus) GetName() string {
@@ -3233,13 +4943,15 @@ type PodStatus struct {
 	// When the scheduler learned of the transition to Ready (scheduler clock);
 	// minReadySeconds counts from here. Set by the scheduler, never by agents.
 	ReadyObservedTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=ready_observed_time,json=readyObservedTime,proto3" json:"ready_observed_time,omitempty"`
+	InitContainers    []*ContainerStatus     `protobuf:"bytes,13,rep,name=init_containers,json=initContainers,proto3" json:"init_containers,omitempty"`
+	HostIp            string                 `protobuf:"bytes,14,opt,name=host_ip,json=hostIp,proto3" json:"host_ip,omitempty"` // the node's address the pod runs behind
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
 }
 
 func (x *PodStatus) Reset() {
 	*x = PodStatus{}
-	mi := &file_ordo_v1_types_proto_msgTypes[44]
+	mi := &file_ordo_v1_types_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3251,7 +4963,7 @@ func (x *PodStatus) String() string {
 func (*PodStatus) ProtoMessage() {}
 
 func (x *PodStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[44]
+	mi := &file_ordo_v1_types_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3264,7 +4976,7 @@ func (x *PodStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodStatus.ProtoReflect.Descriptor instead.
 func (*PodStatus) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{44}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *PodStatus) GetPhase() PodPhase {
@@ -3351,6 +5063,20 @@ func (x *PodStatus) GetReadyObservedTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *PodStatus) GetInitContainers() []*ContainerStatus {
+	if x != nil {
+		return x.InitContainers
+	}
+	return nil
+}
+
+func (x *PodStatus) GetHostIp() string {
+	if x != nil {
+		return x.HostIp
+	}
+	return ""
+}
+
 type Pod struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Metadata *ObjectMeta            `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
@@ -3372,7 +5098,7 @@ type Pod struct {
 
 func (x *Pod) Reset() {
 	*x = Pod{}
-	mi := &file_ordo_v1_types_proto_msgTypes[45]
+	mi := &file_ordo_v1_types_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3384,7 +5110,7 @@ func (x *Pod) String() string {
 func (*Pod) ProtoMessage() {}
 
 func (x *Pod) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[45]
+	mi := &file_ordo_v1_types_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3397,7 +5123,7 @@ func (x *Pod) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pod.ProtoReflect.Descriptor instead.
 func (*Pod) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{45}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *Pod) GetMetadata() *ObjectMeta {
@@ -3471,17 +5197,21 @@ func (x *Pod) GetResolvedVolumes() []*ResolvedVolume {
 }
 
 type NodeCapacity struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	MaxPods       int32                  `protobuf:"varint,1,opt,name=max_pods,json=maxPods,proto3" json:"max_pods,omitempty"`
-	CpuMillis     int64                  `protobuf:"varint,2,opt,name=cpu_millis,json=cpuMillis,proto3" json:"cpu_millis,omitempty"`
-	MemoryBytes   int64                  `protobuf:"varint,3,opt,name=memory_bytes,json=memoryBytes,proto3" json:"memory_bytes,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	MaxPods     int32                  `protobuf:"varint,1,opt,name=max_pods,json=maxPods,proto3" json:"max_pods,omitempty"`
+	CpuMillis   int64                  `protobuf:"varint,2,opt,name=cpu_millis,json=cpuMillis,proto3" json:"cpu_millis,omitempty"`
+	MemoryBytes int64                  `protobuf:"varint,3,opt,name=memory_bytes,json=memoryBytes,proto3" json:"memory_bytes,omitempty"`
+	// What pods may request: the capacity less what is reserved for the
+	// system (agent --reserved). 0: not reported (requests are not checked).
+	AllocatableCpuMillis   int64 `protobuf:"varint,4,opt,name=allocatable_cpu_millis,json=allocatableCpuMillis,proto3" json:"allocatable_cpu_millis,omitempty"`
+	AllocatableMemoryBytes int64 `protobuf:"varint,5,opt,name=allocatable_memory_bytes,json=allocatableMemoryBytes,proto3" json:"allocatable_memory_bytes,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *NodeCapacity) Reset() {
 	*x = NodeCapacity{}
-	mi := &file_ordo_v1_types_proto_msgTypes[46]
+	mi := &file_ordo_v1_types_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3493,7 +5223,7 @@ func (x *NodeCapacity) String() string {
 func (*NodeCapacity) ProtoMessage() {}
 
 func (x *NodeCapacity) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[46]
+	mi := &file_ordo_v1_types_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3506,7 +5236,7 @@ func (x *NodeCapacity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeCapacity.ProtoReflect.Descriptor instead.
 func (*NodeCapacity) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{46}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *NodeCapacity) GetMaxPods() int32 {
@@ -3530,6 +5260,20 @@ func (x *NodeCapacity) GetMemoryBytes() int64 {
 	return 0
 }
 
+func (x *NodeCapacity) GetAllocatableCpuMillis() int64 {
+	if x != nil {
+		return x.AllocatableCpuMillis
+	}
+	return 0
+}
+
+func (x *NodeCapacity) GetAllocatableMemoryBytes() int64 {
+	if x != nil {
+		return x.AllocatableMemoryBytes
+	}
+	return 0
+}
+
 type NodeInfo struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Metadata      *ObjectMeta            `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
@@ -3546,7 +5290,7 @@ type NodeInfo struct {
 
 func (x *NodeInfo) Reset() {
 	*x = NodeInfo{}
-	mi := &file_ordo_v1_types_proto_msgTypes[47]
+	mi := &file_ordo_v1_types_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3558,7 +5302,7 @@ func (x *NodeInfo) String() string {
 func (*NodeInfo) ProtoMessage() {}
 
 func (x *NodeInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[47]
+	mi := &file_ordo_v1_types_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3571,7 +5315,7 @@ func (x *NodeInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeInfo.ProtoReflect.Descriptor instead.
 func (*NodeInfo) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{47}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *NodeInfo) GetMetadata() *ObjectMeta {
@@ -3644,7 +5388,7 @@ type ControllerRevision struct {
 
 func (x *ControllerRevision) Reset() {
 	*x = ControllerRevision{}
-	mi := &file_ordo_v1_types_proto_msgTypes[48]
+	mi := &file_ordo_v1_types_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3656,7 +5400,7 @@ func (x *ControllerRevision) String() string {
 func (*ControllerRevision) ProtoMessage() {}
 
 func (x *ControllerRevision) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[48]
+	mi := &file_ordo_v1_types_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3669,7 +5413,7 @@ func (x *ControllerRevision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ControllerRevision.ProtoReflect.Descriptor instead.
 func (*ControllerRevision) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{48}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *ControllerRevision) GetMetadata() *ObjectMeta {
@@ -3720,7 +5464,7 @@ type EndpointAddress struct {
 
 func (x *EndpointAddress) Reset() {
 	*x = EndpointAddress{}
-	mi := &file_ordo_v1_types_proto_msgTypes[49]
+	mi := &file_ordo_v1_types_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3732,7 +5476,7 @@ func (x *EndpointAddress) String() string {
 func (*EndpointAddress) ProtoMessage() {}
 
 func (x *EndpointAddress) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[49]
+	mi := &file_ordo_v1_types_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3745,7 +5489,7 @@ func (x *EndpointAddress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointAddress.ProtoReflect.Descriptor instead.
 func (*EndpointAddress) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{49}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *EndpointAddress) GetIp() string {
@@ -3795,7 +5539,7 @@ type Endpoints struct {
 
 func (x *Endpoints) Reset() {
 	*x = Endpoints{}
-	mi := &file_ordo_v1_types_proto_msgTypes[50]
+	mi := &file_ordo_v1_types_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3807,7 +5551,7 @@ func (x *Endpoints) String() string {
 func (*Endpoints) ProtoMessage() {}
 
 func (x *Endpoints) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[50]
+	mi := &file_ordo_v1_types_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3820,7 +5564,7 @@ func (x *Endpoints) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoints.ProtoReflect.Descriptor instead.
 func (*Endpoints) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{50}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *Endpoints) GetMetadata() *ObjectMeta {
@@ -3844,6 +5588,343 @@ func (x *Endpoints) GetPorts() []*ServicePort {
 	return nil
 }
 
+// Configuration data for pods: env values and files.
+type ConfigMap struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Metadata      *ObjectMeta            `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Data          map[string]string      `protobuf:"bytes,2,rep,name=data,proto3" json:"data,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	BinaryData    map[string][]byte      `protobuf:"bytes,3,rep,name=binary_data,json=binaryData,proto3" json:"binary_data,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Immutable     bool                   `protobuf:"varint,4,opt,name=immutable,proto3" json:"immutable,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfigMap) Reset() {
+	*x = ConfigMap{}
+	mi := &file_ordo_v1_types_proto_msgTypes[74]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigMap) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigMap) ProtoMessage() {}
+
+func (x *ConfigMap) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[74]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigMap.ProtoReflect.Descriptor instead.
+func (*ConfigMap) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{74}
+}
+
+func (x *ConfigMap) GetMetadata() *ObjectMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *ConfigMap) GetData() map[string]string {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *ConfigMap) GetBinaryData() map[string][]byte {
+	if x != nil {
+		return x.BinaryData
+	}
+	return nil
+}
+
+func (x *ConfigMap) GetImmutable() bool {
+	if x != nil {
+		return x.Immutable
+	}
+	return false
+}
+
+// Like a ConfigMap, for data that is never printed unless asked for
+// (get -o yaml|json).
+type Secret struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Metadata      *ObjectMeta            `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Data          map[string][]byte      `protobuf:"bytes,2,rep,name=data,proto3" json:"data,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // stringData is merged in on apply
+	Type          string                 `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`                                                                           // Opaque (default)
+	Immutable     bool                   `protobuf:"varint,4,opt,name=immutable,proto3" json:"immutable,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Secret) Reset() {
+	*x = Secret{}
+	mi := &file_ordo_v1_types_proto_msgTypes[75]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Secret) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Secret) ProtoMessage() {}
+
+func (x *Secret) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[75]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Secret.ProtoReflect.Descriptor instead.
+func (*Secret) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{75}
+}
+
+func (x *Secret) GetMetadata() *ObjectMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *Secret) GetData() map[string][]byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *Secret) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *Secret) GetImmutable() bool {
+	if x != nil {
+		return x.Immutable
+	}
+	return false
+}
+
+type PodDisruptionBudgetSpec struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	MinAvailable   string                 `protobuf:"bytes,1,opt,name=min_available,json=minAvailable,proto3" json:"min_available,omitempty"` // an integer or a percentage; one of the two
+	MaxUnavailable string                 `protobuf:"bytes,2,opt,name=max_unavailable,json=maxUnavailable,proto3" json:"max_unavailable,omitempty"`
+	Selector       *LabelSelector         `protobuf:"bytes,3,opt,name=selector,proto3" json:"selector,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *PodDisruptionBudgetSpec) Reset() {
+	*x = PodDisruptionBudgetSpec{}
+	mi := &file_ordo_v1_types_proto_msgTypes[76]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PodDisruptionBudgetSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PodDisruptionBudgetSpec) ProtoMessage() {}
+
+func (x *PodDisruptionBudgetSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[76]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PodDisruptionBudgetSpec.ProtoReflect.Descriptor instead.
+func (*PodDisruptionBudgetSpec) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{76}
+}
+
+func (x *PodDisruptionBudgetSpec) GetMinAvailable() string {
+	if x != nil {
+		return x.MinAvailable
+	}
+	return ""
+}
+
+func (x *PodDisruptionBudgetSpec) GetMaxUnavailable() string {
+	if x != nil {
+		return x.MaxUnavailable
+	}
+	return ""
+}
+
+func (x *PodDisruptionBudgetSpec) GetSelector() *LabelSelector {
+	if x != nil {
+		return x.Selector
+	}
+	return nil
+}
+
+type PodDisruptionBudgetStatus struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	ObservedGeneration int64                  `protobuf:"varint,1,opt,name=observed_generation,json=observedGeneration,proto3" json:"observed_generation,omitempty"`
+	CurrentHealthy     int32                  `protobuf:"varint,2,opt,name=current_healthy,json=currentHealthy,proto3" json:"current_healthy,omitempty"`
+	DesiredHealthy     int32                  `protobuf:"varint,3,opt,name=desired_healthy,json=desiredHealthy,proto3" json:"desired_healthy,omitempty"`
+	DisruptionsAllowed int32                  `protobuf:"varint,4,opt,name=disruptions_allowed,json=disruptionsAllowed,proto3" json:"disruptions_allowed,omitempty"`
+	ExpectedPods       int32                  `protobuf:"varint,5,opt,name=expected_pods,json=expectedPods,proto3" json:"expected_pods,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *PodDisruptionBudgetStatus) Reset() {
+	*x = PodDisruptionBudgetStatus{}
+	mi := &file_ordo_v1_types_proto_msgTypes[77]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PodDisruptionBudgetStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PodDisruptionBudgetStatus) ProtoMessage() {}
+
+func (x *PodDisruptionBudgetStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[77]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PodDisruptionBudgetStatus.ProtoReflect.Descriptor instead.
+func (*PodDisruptionBudgetStatus) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{77}
+}
+
+func (x *PodDisruptionBudgetStatus) GetObservedGeneration() int64 {
+	if x != nil {
+		return x.ObservedGeneration
+	}
+	return 0
+}
+
+func (x *PodDisruptionBudgetStatus) GetCurrentHealthy() int32 {
+	if x != nil {
+		return x.CurrentHealthy
+	}
+	return 0
+}
+
+func (x *PodDisruptionBudgetStatus) GetDesiredHealthy() int32 {
+	if x != nil {
+		return x.DesiredHealthy
+	}
+	return 0
+}
+
+func (x *PodDisruptionBudgetStatus) GetDisruptionsAllowed() int32 {
+	if x != nil {
+		return x.DisruptionsAllowed
+	}
+	return 0
+}
+
+func (x *PodDisruptionBudgetStatus) GetExpectedPods() int32 {
+	if x != nil {
+		return x.ExpectedPods
+	}
+	return 0
+}
+
+// Limits how many of the pods it selects voluntary disruptions (a drain)
+// may take down at once.
+type PodDisruptionBudget struct {
+	state         protoimpl.MessageState     `protogen:"open.v1"`
+	Metadata      *ObjectMeta                `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Spec          *PodDisruptionBudgetSpec   `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	Status        *PodDisruptionBudgetStatus `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PodDisruptionBudget) Reset() {
+	*x = PodDisruptionBudget{}
+	mi := &file_ordo_v1_types_proto_msgTypes[78]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PodDisruptionBudget) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PodDisruptionBudget) ProtoMessage() {}
+
+func (x *PodDisruptionBudget) ProtoReflect() protoreflect.Message {
+	mi := &file_ordo_v1_types_proto_msgTypes[78]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PodDisruptionBudget.ProtoReflect.Descriptor instead.
+func (*PodDisruptionBudget) Descriptor() ([]byte, []int) {
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{78}
+}
+
+func (x *PodDisruptionBudget) GetMetadata() *ObjectMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *PodDisruptionBudget) GetSpec() *PodDisruptionBudgetSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *PodDisruptionBudget) GetStatus() *PodDisruptionBudgetStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
 type Object struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Kind:
@@ -3853,6 +5934,9 @@ type Object struct {
 	//	*Object_PersistentVolume
 	//	*Object_PersistentVolumeClaim
 	//	*Object_StorageClass
+	//	*Object_ConfigMap
+	//	*Object_Secret
+	//	*Object_PodDisruptionBudget
 	Kind          isObject_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3860,7 +5944,7 @@ type Object struct {
 
 func (x *Object) Reset() {
 	*x = Object{}
-	mi := &file_ordo_v1_types_proto_msgTypes[51]
+	mi := &file_ordo_v1_types_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3872,7 +5956,7 @@ func (x *Object) String() string {
 func (*Object) ProtoMessage() {}
 
 func (x *Object) ProtoReflect() protoreflect.Message {
-	mi := &file_ordo_v1_types_proto_msgTypes[51]
+	mi := &file_ordo_v1_types_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3885,7 +5969,7 @@ func (x *Object) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Object.ProtoReflect.Descriptor instead.
 func (*Object) Descriptor() ([]byte, []int) {
-	return file_ordo_v1_types_proto_rawDescGZIP(), []int{51}
+	return file_ordo_v1_types_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *Object) GetKind() isObject_Kind {
@@ -3940,6 +6024,33 @@ func (x *Object) GetStorageClass() *StorageClass {
 	return nil
 }
 
+func (x *Object) GetConfigMap() *ConfigMap {
+	if x != nil {
+		if x, ok := x.Kind.(*Object_ConfigMap); ok {
+			return x.ConfigMap
+		}
+	}
+	return nil
+}
+
+func (x *Object) GetSecret() *Secret {
+	if x != nil {
+		if x, ok := x.Kind.(*Object_Secret); ok {
+			return x.Secret
+		}
+	}
+	return nil
+}
+
+func (x *Object) GetPodDisruptionBudget() *PodDisruptionBudget {
+	if x != nil {
+		if x, ok := x.Kind.(*Object_PodDisruptionBudget); ok {
+			return x.PodDisruptionBudget
+		}
+	}
+	return nil
+}
+
 type isObject_Kind interface {
 	isObject_Kind()
 }
@@ -3964,6 +6075,18 @@ type Object_StorageClass struct {
 	StorageClass *StorageClass `protobuf:"bytes,5,opt,name=storage_class,json=storageClass,proto3,oneof"`
 }
 
+type Object_ConfigMap struct {
+	ConfigMap *ConfigMap `protobuf:"bytes,6,opt,name=config_map,json=configMap,proto3,oneof"`
+}
+
+type Object_Secret struct {
+	Secret *Secret `protobuf:"bytes,7,opt,name=secret,proto3,oneof"`
+}
+
+type Object_PodDisruptionBudget struct {
+	PodDisruptionBudget *PodDisruptionBudget `protobuf:"bytes,8,opt,name=pod_disruption_budget,json=podDisruptionBudget,proto3,oneof"`
+}
+
 func (*Object_StatefulSet) isObject_Kind() {}
 
 func (*Object_Service) isObject_Kind() {}
@@ -3973,6 +6096,12 @@ func (*Object_PersistentVolume) isObject_Kind() {}
 func (*Object_PersistentVolumeClaim) isObject_Kind() {}
 
 func (*Object_StorageClass) isObject_Kind() {}
+
+func (*Object_ConfigMap) isObject_Kind() {}
+
+func (*Object_Secret) isObject_Kind() {}
+
+func (*Object_PodDisruptionBudget) isObject_Kind() {}
 
 var File_ordo_v1_types_proto protoreflect.FileDescriptor
 
@@ -4006,14 +6135,101 @@ const file_ordo_v1_types_proto_rawDesc = "" +
 	"\x11match_expressions\x18\x02 \x03(\v2!.ordo.v1.LabelSelectorRequirementR\x10matchExpressions\x1a>\n" +
 	"\x10MatchLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"2\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"h\n" +
 	"\x06EnvVar\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value\"f\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\x124\n" +
+	"\n" +
+	"value_from\x18\x03 \x01(\v2\x15.ordo.v1.EnvVarSourceR\tvalueFrom\"\x96\x02\n" +
+	"\fEnvVarSource\x129\n" +
+	"\tfield_ref\x18\x01 \x01(\v2\x1c.ordo.v1.ObjectFieldSelectorR\bfieldRef\x12L\n" +
+	"\x12resource_field_ref\x18\x02 \x01(\v2\x1e.ordo.v1.ResourceFieldSelectorR\x10resourceFieldRef\x12A\n" +
+	"\x12config_map_key_ref\x18\x03 \x01(\v2\x14.ordo.v1.KeySelectorR\x0fconfigMapKeyRef\x12:\n" +
+	"\x0esecret_key_ref\x18\x04 \x01(\v2\x14.ordo.v1.KeySelectorR\fsecretKeyRef\"4\n" +
+	"\x13ObjectFieldSelector\x12\x1d\n" +
+	"\n" +
+	"field_path\x18\x01 \x01(\tR\tfieldPath\"t\n" +
+	"\x15ResourceFieldSelector\x12%\n" +
+	"\x0econtainer_name\x18\x01 \x01(\tR\rcontainerName\x12\x1a\n" +
+	"\bresource\x18\x02 \x01(\tR\bresource\x12\x18\n" +
+	"\adivisor\x18\x03 \x01(\tR\adivisor\"O\n" +
+	"\vKeySelector\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12\x1a\n" +
+	"\boptional\x18\x03 \x01(\bR\boptional\"z\n" +
+	"\rEnvFromSource\x12\x16\n" +
+	"\x06prefix\x18\x01 \x01(\tR\x06prefix\x12\x1d\n" +
+	"\n" +
+	"config_map\x18\x02 \x01(\tR\tconfigMap\x12\x16\n" +
+	"\x06secret\x18\x03 \x01(\tR\x06secret\x12\x1a\n" +
+	"\boptional\x18\x04 \x01(\bR\boptional\"\xd2\x03\n" +
+	"\x14ResourceRequirements\x12A\n" +
+	"\x06limits\x18\x01 \x03(\v2).ordo.v1.ResourceRequirements.LimitsEntryR\x06limits\x12G\n" +
+	"\brequests\x18\x02 \x03(\v2+.ordo.v1.ResourceRequirements.RequestsEntryR\brequests\x12(\n" +
+	"\x10cpu_limit_millis\x18\x03 \x01(\x03R\x0ecpuLimitMillis\x12,\n" +
+	"\x12cpu_request_millis\x18\x04 \x01(\x03R\x10cpuRequestMillis\x12,\n" +
+	"\x12memory_limit_bytes\x18\x05 \x01(\x03R\x10memoryLimitBytes\x120\n" +
+	"\x14memory_request_bytes\x18\x06 \x01(\x03R\x12memoryRequestBytes\x1a9\n" +
+	"\vLimitsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a;\n" +
+	"\rRequestsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe2\x01\n" +
+	"\x10LifecycleHandler\x12'\n" +
+	"\x04exec\x18\x01 \x01(\v2\x13.ordo.v1.ExecActionR\x04exec\x121\n" +
+	"\bhttp_get\x18\x02 \x01(\v2\x16.ordo.v1.HTTPGetActionR\ahttpGet\x127\n" +
+	"\n" +
+	"tcp_socket\x18\x03 \x01(\v2\x18.ordo.v1.TCPSocketActionR\ttcpSocket\x12\x14\n" +
+	"\x05sleep\x18\x04 \x01(\bR\x05sleep\x12#\n" +
+	"\rsleep_seconds\x18\x05 \x01(\x03R\fsleepSeconds\"{\n" +
+	"\tLifecycle\x128\n" +
+	"\n" +
+	"post_start\x18\x01 \x01(\v2\x19.ordo.v1.LifecycleHandlerR\tpostStart\x124\n" +
+	"\bpre_stop\x18\x02 \x01(\v2\x19.ordo.v1.LifecycleHandlerR\apreStop\"4\n" +
+	"\fCapabilities\x12\x10\n" +
+	"\x03add\x18\x01 \x03(\tR\x03add\x12\x12\n" +
+	"\x04drop\x18\x02 \x03(\tR\x04drop\"\x96\x04\n" +
+	"\x0fSecurityContext\x12#\n" +
+	"\vrun_as_user\x18\x01 \x01(\x03H\x00R\trunAsUser\x88\x01\x01\x12%\n" +
+	"\frun_as_group\x18\x02 \x01(\x03H\x01R\n" +
+	"runAsGroup\x88\x01\x01\x12*\n" +
+	"\x0frun_as_non_root\x18\x03 \x01(\bH\x02R\frunAsNonRoot\x88\x01\x01\x12#\n" +
+	"\n" +
+	"privileged\x18\x04 \x01(\bH\x03R\n" +
+	"privileged\x88\x01\x01\x129\n" +
+	"\fcapabilities\x18\x05 \x01(\v2\x15.ordo.v1.CapabilitiesR\fcapabilities\x12>\n" +
+	"\x19read_only_root_filesystem\x18\x06 \x01(\bH\x04R\x16readOnlyRootFilesystem\x88\x01\x01\x12A\n" +
+	"\x1aallow_privilege_escalation\x18\a \x01(\bH\x05R\x18allowPrivilegeEscalation\x88\x01\x01\x12'\n" +
+	"\x0fseccomp_profile\x18\b \x01(\tR\x0eseccompProfileB\x0e\n" +
+	"\f_run_as_userB\x0f\n" +
+	"\r_run_as_groupB\x12\n" +
+	"\x10_run_as_non_rootB\r\n" +
+	"\v_privilegedB\x1c\n" +
+	"\x1a_read_only_root_filesystemB\x1d\n" +
+	"\x1b_allow_privilege_escalation\"2\n" +
+	"\x06Sysctl\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\xf3\x02\n" +
+	"\x12PodSecurityContext\x12#\n" +
+	"\vrun_as_user\x18\x01 \x01(\x03H\x00R\trunAsUser\x88\x01\x01\x12%\n" +
+	"\frun_as_group\x18\x02 \x01(\x03H\x01R\n" +
+	"runAsGroup\x88\x01\x01\x12*\n" +
+	"\x0frun_as_non_root\x18\x03 \x01(\bH\x02R\frunAsNonRoot\x88\x01\x01\x12/\n" +
+	"\x13supplemental_groups\x18\x04 \x03(\x03R\x12supplementalGroups\x12\x1e\n" +
+	"\bfs_group\x18\x05 \x01(\x03H\x03R\afsGroup\x88\x01\x01\x12'\n" +
+	"\x0fseccomp_profile\x18\x06 \x01(\tR\x0eseccompProfile\x12)\n" +
+	"\asysctls\x18\a \x03(\v2\x0f.ordo.v1.SysctlR\asysctlsB\x0e\n" +
+	"\f_run_as_userB\x0f\n" +
+	"\r_run_as_groupB\x12\n" +
+	"\x10_run_as_non_rootB\v\n" +
+	"\t_fs_group\"\x9c\x01\n" +
 	"\rContainerPort\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
 	"\x0econtainer_port\x18\x02 \x01(\x05R\rcontainerPort\x12\x1a\n" +
-	"\bprotocol\x18\x03 \x01(\tR\bprotocol\"&\n" +
+	"\bprotocol\x18\x03 \x01(\tR\bprotocol\x12\x1b\n" +
+	"\thost_port\x18\x04 \x01(\x05R\bhostPort\x12\x17\n" +
+	"\ahost_ip\x18\x05 \x01(\tR\x06hostIp\"&\n" +
 	"\n" +
 	"ExecAction\x12\x18\n" +
 	"\acommand\x18\x01 \x03(\tR\acommand\"\x97\x01\n" +
@@ -4041,7 +6257,7 @@ const file_ordo_v1_types_proto_rawDesc = "" +
 	"\n" +
 	"timeout_ms\x18\a \x01(\x03R\ttimeoutMs\x12+\n" +
 	"\x11success_threshold\x18\b \x01(\x05R\x10successThreshold\x12+\n" +
-	"\x11failure_threshold\x18\t \x01(\x05R\x10failureThreshold\"\xe1\x03\n" +
+	"\x11failure_threshold\x18\t \x01(\x05R\x10failureThreshold\"\xef\x05\n" +
 	"\tContainer\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05image\x18\x02 \x01(\tR\x05image\x12\x18\n" +
@@ -4056,7 +6272,12 @@ const file_ordo_v1_types_proto_rawDesc = "" +
 	"\rstartup_probe\x18\n" +
 	" \x01(\v2\x0e.ordo.v1.ProbeR\fstartupProbe\x12*\n" +
 	"\x11image_pull_policy\x18\v \x01(\tR\x0fimagePullPolicy\x129\n" +
-	"\rvolume_mounts\x18\f \x03(\v2\x14.ordo.v1.VolumeMountR\fvolumeMounts\"x\n" +
+	"\rvolume_mounts\x18\f \x03(\v2\x14.ordo.v1.VolumeMountR\fvolumeMounts\x121\n" +
+	"\benv_from\x18\r \x03(\v2\x16.ordo.v1.EnvFromSourceR\aenvFrom\x12;\n" +
+	"\tresources\x18\x0e \x01(\v2\x1d.ordo.v1.ResourceRequirementsR\tresources\x120\n" +
+	"\tlifecycle\x18\x0f \x01(\v2\x12.ordo.v1.LifecycleR\tlifecycle\x12C\n" +
+	"\x10security_context\x18\x10 \x01(\v2\x18.ordo.v1.SecurityContextR\x0fsecurityContext\x12%\n" +
+	"\x0erestart_policy\x18\x11 \x01(\tR\rrestartPolicy\"x\n" +
 	"\vVolumeMount\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
@@ -4077,12 +6298,54 @@ const file_ordo_v1_types_proto_rawDesc = "" +
 	"!PersistentVolumeClaimVolumeSource\x12\x1d\n" +
 	"\n" +
 	"claim_name\x18\x01 \x01(\tR\tclaimName\x12\x1b\n" +
-	"\tread_only\x18\x02 \x01(\bR\breadOnly\"\xf8\x01\n" +
+	"\tread_only\x18\x02 \x01(\bR\breadOnly\"S\n" +
+	"\tKeyToPath\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x12\x17\n" +
+	"\x04mode\x18\x03 \x01(\x05H\x00R\x04mode\x88\x01\x01B\a\n" +
+	"\x05_mode\"\xaa\x01\n" +
+	"\x15ConfigMapVolumeSource\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12(\n" +
+	"\x05items\x18\x02 \x03(\v2\x12.ordo.v1.KeyToPathR\x05items\x12&\n" +
+	"\fdefault_mode\x18\x03 \x01(\x05H\x00R\vdefaultMode\x88\x01\x01\x12\x1a\n" +
+	"\boptional\x18\x04 \x01(\bR\boptionalB\x0f\n" +
+	"\r_default_mode\"\xb4\x01\n" +
+	"\x12SecretVolumeSource\x12\x1f\n" +
+	"\vsecret_name\x18\x01 \x01(\tR\n" +
+	"secretName\x12(\n" +
+	"\x05items\x18\x02 \x03(\v2\x12.ordo.v1.KeyToPathR\x05items\x12&\n" +
+	"\fdefault_mode\x18\x03 \x01(\x05H\x00R\vdefaultMode\x88\x01\x01\x12\x1a\n" +
+	"\boptional\x18\x04 \x01(\bR\boptionalB\x0f\n" +
+	"\r_default_mode\"\xd6\x01\n" +
+	"\x15DownwardAPIVolumeFile\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x129\n" +
+	"\tfield_ref\x18\x02 \x01(\v2\x1c.ordo.v1.ObjectFieldSelectorR\bfieldRef\x12L\n" +
+	"\x12resource_field_ref\x18\x03 \x01(\v2\x1e.ordo.v1.ResourceFieldSelectorR\x10resourceFieldRef\x12\x17\n" +
+	"\x04mode\x18\x04 \x01(\x05H\x00R\x04mode\x88\x01\x01B\a\n" +
+	"\x05_mode\"\x88\x01\n" +
+	"\x17DownwardAPIVolumeSource\x124\n" +
+	"\x05items\x18\x01 \x03(\v2\x1e.ordo.v1.DownwardAPIVolumeFileR\x05items\x12&\n" +
+	"\fdefault_mode\x18\x02 \x01(\x05H\x00R\vdefaultMode\x88\x01\x01B\x0f\n" +
+	"\r_default_mode\"\xcb\x01\n" +
+	"\x10VolumeProjection\x123\n" +
+	"\x06secret\x18\x01 \x01(\v2\x1b.ordo.v1.SecretVolumeSourceR\x06secret\x12=\n" +
+	"\n" +
+	"config_map\x18\x02 \x01(\v2\x1e.ordo.v1.ConfigMapVolumeSourceR\tconfigMap\x12C\n" +
+	"\fdownward_api\x18\x03 \x01(\v2 .ordo.v1.DownwardAPIVolumeSourceR\vdownwardApi\"\x85\x01\n" +
+	"\x15ProjectedVolumeSource\x123\n" +
+	"\asources\x18\x01 \x03(\v2\x19.ordo.v1.VolumeProjectionR\asources\x12&\n" +
+	"\fdefault_mode\x18\x02 \x01(\x05H\x00R\vdefaultMode\x88\x01\x01B\x0f\n" +
+	"\r_default_mode\"\xef\x03\n" +
 	"\x06Volume\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12:\n" +
 	"\thost_path\x18\x02 \x01(\v2\x1d.ordo.v1.HostPathVolumeSourceR\bhostPath\x12:\n" +
 	"\tempty_dir\x18\x03 \x01(\v2\x1d.ordo.v1.EmptyDirVolumeSourceR\bemptyDir\x12b\n" +
-	"\x17persistent_volume_claim\x18\x04 \x01(\v2*.ordo.v1.PersistentVolumeClaimVolumeSourceR\x15persistentVolumeClaim\"\xff\x02\n" +
+	"\x17persistent_volume_claim\x18\x04 \x01(\v2*.ordo.v1.PersistentVolumeClaimVolumeSourceR\x15persistentVolumeClaim\x12=\n" +
+	"\n" +
+	"config_map\x18\x05 \x01(\v2\x1e.ordo.v1.ConfigMapVolumeSourceR\tconfigMap\x123\n" +
+	"\x06secret\x18\x06 \x01(\v2\x1b.ordo.v1.SecretVolumeSourceR\x06secret\x12C\n" +
+	"\fdownward_api\x18\a \x01(\v2 .ordo.v1.DownwardAPIVolumeSourceR\vdownwardApi\x12<\n" +
+	"\tprojected\x18\b \x01(\v2\x1e.ordo.v1.ProjectedVolumeSourceR\tprojected\"\xf6\x04\n" +
 	"\x0eResolvedVolume\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x120\n" +
 	"\x05local\x18\x02 \x01(\v2\x1a.ordo.v1.LocalVolumeSourceR\x05local\x12:\n" +
@@ -4092,7 +6355,13 @@ const file_ordo_v1_types_proto_rawDesc = "" +
 	"\rmount_options\x18\x06 \x03(\tR\fmountOptions\x12\x1b\n" +
 	"\tread_only\x18\a \x01(\bR\breadOnly\x12+\n" +
 	"\x11persistent_volume\x18\b \x01(\tR\x10persistentVolume\x12\x14\n" +
-	"\x05claim\x18\t \x01(\tR\x05claim\"i\n" +
+	"\x05claim\x18\t \x01(\tR\x05claim\x12=\n" +
+	"\n" +
+	"config_map\x18\n" +
+	" \x01(\v2\x1e.ordo.v1.ConfigMapVolumeSourceR\tconfigMap\x123\n" +
+	"\x06secret\x18\v \x01(\v2\x1b.ordo.v1.SecretVolumeSourceR\x06secret\x12C\n" +
+	"\fdownward_api\x18\f \x01(\v2 .ordo.v1.DownwardAPIVolumeSourceR\vdownwardApi\x12<\n" +
+	"\tprojected\x18\r \x01(\v2\x1e.ordo.v1.ProjectedVolumeSourceR\tprojected\"i\n" +
 	"\x0fObjectReference\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1c\n" +
 	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x12\n" +
@@ -4162,10 +6431,35 @@ const file_ordo_v1_types_proto_rawDesc = "" +
 	"\x11match_expressions\x18\x01 \x03(\v2 .ordo.v1.NodeSelectorRequirementR\x10matchExpressions\"s\n" +
 	"\x0fPodAffinityTerm\x12=\n" +
 	"\x0elabel_selector\x18\x01 \x01(\v2\x16.ordo.v1.LabelSelectorR\rlabelSelector\x12!\n" +
-	"\ftopology_key\x18\x02 \x01(\tR\vtopologyKey\"\xb2\x01\n" +
+	"\ftopology_key\x18\x02 \x01(\tR\vtopologyKey\"l\n" +
+	"\x17PreferredSchedulingTerm\x12\x16\n" +
+	"\x06weight\x18\x01 \x01(\x05R\x06weight\x129\n" +
+	"\n" +
+	"preference\x18\x02 \x01(\v2\x19.ordo.v1.NodeSelectorTermR\n" +
+	"preference\"w\n" +
+	"\x17WeightedPodAffinityTerm\x12\x16\n" +
+	"\x06weight\x18\x01 \x01(\x05R\x06weight\x12D\n" +
+	"\x11pod_affinity_term\x18\x02 \x01(\v2\x18.ordo.v1.PodAffinityTermR\x0fpodAffinityTerm\"\x93\x04\n" +
 	"\bAffinity\x12O\n" +
 	"\x16node_affinity_required\x18\x01 \x03(\v2\x19.ordo.v1.NodeSelectorTermR\x14nodeAffinityRequired\x12U\n" +
-	"\x1apod_anti_affinity_required\x18\x02 \x03(\v2\x18.ordo.v1.PodAffinityTermR\x17podAntiAffinityRequired\"\x9f\x04\n" +
+	"\x1apod_anti_affinity_required\x18\x02 \x03(\v2\x18.ordo.v1.PodAffinityTermR\x17podAntiAffinityRequired\x12X\n" +
+	"\x17node_affinity_preferred\x18\x03 \x03(\v2 .ordo.v1.PreferredSchedulingTermR\x15nodeAffinityPreferred\x12L\n" +
+	"\x15pod_affinity_required\x18\x04 \x03(\v2\x18.ordo.v1.PodAffinityTermR\x13podAffinityRequired\x12V\n" +
+	"\x16pod_affinity_preferred\x18\x05 \x03(\v2 .ordo.v1.WeightedPodAffinityTermR\x14podAffinityPreferred\x12_\n" +
+	"\x1bpod_anti_affinity_preferred\x18\x06 \x03(\v2 .ordo.v1.WeightedPodAffinityTermR\x18podAntiAffinityPreferred\"\xc6\x01\n" +
+	"\x18TopologySpreadConstraint\x12\x19\n" +
+	"\bmax_skew\x18\x01 \x01(\x05R\amaxSkew\x12!\n" +
+	"\ftopology_key\x18\x02 \x01(\tR\vtopologyKey\x12-\n" +
+	"\x12when_unsatisfiable\x18\x03 \x01(\tR\x11whenUnsatisfiable\x12=\n" +
+	"\x0elabel_selector\x18\x04 \x01(\v2\x16.ordo.v1.LabelSelectorR\rlabelSelector\"\xb3\x01\n" +
+	"\n" +
+	"Toleration\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1a\n" +
+	"\boperator\x18\x02 \x01(\tR\boperator\x12\x14\n" +
+	"\x05value\x18\x03 \x01(\tR\x05value\x12\x16\n" +
+	"\x06effect\x18\x04 \x01(\tR\x06effect\x122\n" +
+	"\x12toleration_seconds\x18\x05 \x01(\x03H\x00R\x11tolerationSeconds\x88\x01\x01B\x15\n" +
+	"\x13_toleration_seconds\"\xa8\a\n" +
 	"\aPodSpec\x122\n" +
 	"\n" +
 	"containers\x18\x01 \x03(\v2\x12.ordo.v1.ContainerR\n" +
@@ -4179,7 +6473,13 @@ const file_ordo_v1_types_proto_rawDesc = "" +
 	"\avolumes\x18\b \x03(\v2\x0f.ordo.v1.VolumeR\avolumes\x12!\n" +
 	"\fhost_network\x18\t \x01(\bR\vhostNetwork\x12/\n" +
 	"\x14set_hostname_as_fqdn\x18\n" +
-	" \x01(\bR\x11setHostnameAsFqdn\x1a?\n" +
+	" \x01(\bR\x11setHostnameAsFqdn\x12;\n" +
+	"\x0finit_containers\x18\v \x03(\v2\x12.ordo.v1.ContainerR\x0einitContainers\x12F\n" +
+	"\x10security_context\x18\f \x01(\v2\x1b.ordo.v1.PodSecurityContextR\x0fsecurityContext\x120\n" +
+	"\x14service_account_name\x18\r \x01(\tR\x12serviceAccountName\x126\n" +
+	"\x17share_process_namespace\x18\x0e \x01(\bR\x15shareProcessNamespace\x125\n" +
+	"\vtolerations\x18\x0f \x03(\v2\x13.ordo.v1.TolerationR\vtolerations\x12a\n" +
+	"\x1btopology_spread_constraints\x18\x10 \x03(\v2!.ordo.v1.TopologySpreadConstraintR\x19topologySpreadConstraints\x1a?\n" +
 	"\x11NodeSelectorEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"d\n" +
@@ -4254,7 +6554,7 @@ const file_ordo_v1_types_proto_rawDesc = "" +
 	"\x0elast_exit_code\x18\x06 \x01(\x05R\flastExitCode\x12\x16\n" +
 	"\x06reason\x18\a \x01(\tR\x06reason\x12\x18\n" +
 	"\amessage\x18\b \x01(\tR\amessage\x12=\n" +
-	"\fstarted_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vstartedTime\"\x8d\x04\n" +
+	"\fstarted_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vstartedTime\"\xe9\x04\n" +
 	"\tPodStatus\x12'\n" +
 	"\x05phase\x18\x01 \x01(\x0e2\x11.ordo.v1.PodPhaseR\x05phase\x12\x14\n" +
 	"\x05ready\x18\x02 \x01(\bR\x05ready\x12\x1a\n" +
@@ -4271,7 +6571,9 @@ const file_ordo_v1_types_proto_rawDesc = "" +
 	"ready_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\treadyTime\x12?\n" +
 	"\robserved_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\fobservedTime\x12J\n" +
-	"\x13ready_observed_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x11readyObservedTime\"\x93\x03\n" +
+	"\x13ready_observed_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x11readyObservedTime\x12A\n" +
+	"\x0finit_containers\x18\r \x03(\v2\x18.ordo.v1.ContainerStatusR\x0einitContainers\x12\x17\n" +
+	"\ahost_ip\x18\x0e \x01(\tR\x06hostIp\"\x93\x03\n" +
 	"\x03Pod\x12/\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x13.ordo.v1.ObjectMetaR\bmetadata\x12$\n" +
 	"\x04spec\x18\x02 \x01(\v2\x10.ordo.v1.PodSpecR\x04spec\x12\x1b\n" +
@@ -4283,12 +6585,14 @@ const file_ordo_v1_types_proto_rawDesc = "" +
 	"\x06status\x18\b \x01(\v2\x12.ordo.v1.PodStatusR\x06status\x12A\n" +
 	"\x0escheduled_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\rscheduledTime\x12B\n" +
 	"\x10resolved_volumes\x18\n" +
-	" \x03(\v2\x17.ordo.v1.ResolvedVolumeR\x0fresolvedVolumes\"k\n" +
+	" \x03(\v2\x17.ordo.v1.ResolvedVolumeR\x0fresolvedVolumes\"\xdb\x01\n" +
 	"\fNodeCapacity\x12\x19\n" +
 	"\bmax_pods\x18\x01 \x01(\x05R\amaxPods\x12\x1d\n" +
 	"\n" +
 	"cpu_millis\x18\x02 \x01(\x03R\tcpuMillis\x12!\n" +
-	"\fmemory_bytes\x18\x03 \x01(\x03R\vmemoryBytes\"\xb9\x02\n" +
+	"\fmemory_bytes\x18\x03 \x01(\x03R\vmemoryBytes\x124\n" +
+	"\x16allocatable_cpu_millis\x18\x04 \x01(\x03R\x14allocatableCpuMillis\x128\n" +
+	"\x18allocatable_memory_bytes\x18\x05 \x01(\x03R\x16allocatableMemoryBytes\"\xb9\x02\n" +
 	"\bNodeInfo\x12/\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x13.ordo.v1.ObjectMetaR\bmetadata\x12\x1c\n" +
 	"\taddresses\x18\x02 \x03(\tR\taddresses\x121\n" +
@@ -4313,13 +6617,51 @@ const file_ordo_v1_types_proto_rawDesc = "" +
 	"\tEndpoints\x12/\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x13.ordo.v1.ObjectMetaR\bmetadata\x126\n" +
 	"\taddresses\x18\x02 \x03(\v2\x18.ordo.v1.EndpointAddressR\taddresses\x12*\n" +
-	"\x05ports\x18\x03 \x03(\v2\x14.ordo.v1.ServicePortR\x05ports\"\xdb\x02\n" +
+	"\x05ports\x18\x03 \x03(\v2\x14.ordo.v1.ServicePortR\x05ports\"\xc9\x02\n" +
+	"\tConfigMap\x12/\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x13.ordo.v1.ObjectMetaR\bmetadata\x120\n" +
+	"\x04data\x18\x02 \x03(\v2\x1c.ordo.v1.ConfigMap.DataEntryR\x04data\x12C\n" +
+	"\vbinary_data\x18\x03 \x03(\v2\".ordo.v1.ConfigMap.BinaryDataEntryR\n" +
+	"binaryData\x12\x1c\n" +
+	"\timmutable\x18\x04 \x01(\bR\timmutable\x1a7\n" +
+	"\tDataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
+	"\x0fBinaryDataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\xd3\x01\n" +
+	"\x06Secret\x12/\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x13.ordo.v1.ObjectMetaR\bmetadata\x12-\n" +
+	"\x04data\x18\x02 \x03(\v2\x19.ordo.v1.Secret.DataEntryR\x04data\x12\x12\n" +
+	"\x04type\x18\x03 \x01(\tR\x04type\x12\x1c\n" +
+	"\timmutable\x18\x04 \x01(\bR\timmutable\x1a7\n" +
+	"\tDataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\x9b\x01\n" +
+	"\x17PodDisruptionBudgetSpec\x12#\n" +
+	"\rmin_available\x18\x01 \x01(\tR\fminAvailable\x12'\n" +
+	"\x0fmax_unavailable\x18\x02 \x01(\tR\x0emaxUnavailable\x122\n" +
+	"\bselector\x18\x03 \x01(\v2\x16.ordo.v1.LabelSelectorR\bselector\"\xf4\x01\n" +
+	"\x19PodDisruptionBudgetStatus\x12/\n" +
+	"\x13observed_generation\x18\x01 \x01(\x03R\x12observedGeneration\x12'\n" +
+	"\x0fcurrent_healthy\x18\x02 \x01(\x05R\x0ecurrentHealthy\x12'\n" +
+	"\x0fdesired_healthy\x18\x03 \x01(\x05R\x0edesiredHealthy\x12/\n" +
+	"\x13disruptions_allowed\x18\x04 \x01(\x05R\x12disruptionsAllowed\x12#\n" +
+	"\rexpected_pods\x18\x05 \x01(\x05R\fexpectedPods\"\xb8\x01\n" +
+	"\x13PodDisruptionBudget\x12/\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x13.ordo.v1.ObjectMetaR\bmetadata\x124\n" +
+	"\x04spec\x18\x02 \x01(\v2 .ordo.v1.PodDisruptionBudgetSpecR\x04spec\x12:\n" +
+	"\x06status\x18\x03 \x01(\v2\".ordo.v1.PodDisruptionBudgetStatusR\x06status\"\x8f\x04\n" +
 	"\x06Object\x129\n" +
 	"\fstateful_set\x18\x01 \x01(\v2\x14.ordo.v1.StatefulSetH\x00R\vstatefulSet\x12,\n" +
 	"\aservice\x18\x02 \x01(\v2\x10.ordo.v1.ServiceH\x00R\aservice\x12H\n" +
 	"\x11persistent_volume\x18\x03 \x01(\v2\x19.ordo.v1.PersistentVolumeH\x00R\x10persistentVolume\x12X\n" +
 	"\x17persistent_volume_claim\x18\x04 \x01(\v2\x1e.ordo.v1.PersistentVolumeClaimH\x00R\x15persistentVolumeClaim\x12<\n" +
-	"\rstorage_class\x18\x05 \x01(\v2\x15.ordo.v1.StorageClassH\x00R\fstorageClassB\x06\n" +
+	"\rstorage_class\x18\x05 \x01(\v2\x15.ordo.v1.StorageClassH\x00R\fstorageClass\x123\n" +
+	"\n" +
+	"config_map\x18\x06 \x01(\v2\x12.ordo.v1.ConfigMapH\x00R\tconfigMap\x12)\n" +
+	"\x06secret\x18\a \x01(\v2\x0f.ordo.v1.SecretH\x00R\x06secret\x12R\n" +
+	"\x15pod_disruption_budget\x18\b \x01(\v2\x1c.ordo.v1.PodDisruptionBudgetH\x00R\x13podDisruptionBudgetB\x06\n" +
 	"\x04kind*\xc8\x01\n" +
 	"\bPodPhase\x12\x19\n" +
 	"\x15POD_PHASE_UNSPECIFIED\x10\x00\x12\x15\n" +
@@ -4344,161 +6686,253 @@ func file_ordo_v1_types_proto_rawDescGZIP() []byte {
 }
 
 var file_ordo_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_ordo_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
+var file_ordo_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 90)
 var file_ordo_v1_types_proto_goTypes = []any{
 	(PodPhase)(0),                                // 0: ordo.v1.PodPhase
 	(*ObjectMeta)(nil),                           // 1: ordo.v1.ObjectMeta
 	(*LabelSelectorRequirement)(nil),             // 2: ordo.v1.LabelSelectorRequirement
 	(*LabelSelector)(nil),                        // 3: ordo.v1.LabelSelector
 	(*EnvVar)(nil),                               // 4: ordo.v1.EnvVar
-	(*ContainerPort)(nil),                        // 5: ordo.v1.ContainerPort
-	(*ExecAction)(nil),                           // 6: ordo.v1.ExecAction
-	(*HTTPGetAction)(nil),                        // 7: ordo.v1.HTTPGetAction
-	(*TCPSocketAction)(nil),                      // 8: ordo.v1.TCPSocketAction
-	(*GRPCAction)(nil),                           // 9: ordo.v1.GRPCAction
-	(*Probe)(nil),                                // 10: ordo.v1.Probe
-	(*Container)(nil),                            // 11: ordo.v1.Container
-	(*VolumeMount)(nil),                          // 12: ordo.v1.VolumeMount
-	(*LocalVolumeSource)(nil),                    // 13: ordo.v1.LocalVolumeSource
-	(*HostPathVolumeSource)(nil),                 // 14: ordo.v1.HostPathVolumeSource
-	(*NFSVolumeSource)(nil),                      // 15: ordo.v1.NFSVolumeSource
-	(*EmptyDirVolumeSource)(nil),                 // 16: ordo.v1.EmptyDirVolumeSource
-	(*PersistentVolumeClaimVolumeSource)(nil),    // 17: ordo.v1.PersistentVolumeClaimVolumeSource
-	(*Volume)(nil),                               // 18: ordo.v1.Volume
-	(*ResolvedVolume)(nil),                       // 19: ordo.v1.ResolvedVolume
-	(*ObjectReference)(nil),                      // 20: ordo.v1.ObjectReference
-	(*PersistentVolumeSpec)(nil),                 // 21: ordo.v1.PersistentVolumeSpec
-	(*PersistentVolumeStatus)(nil),               // 22: ordo.v1.PersistentVolumeStatus
-	(*PersistentVolume)(nil),                     // 23: ordo.v1.PersistentVolume
-	(*PersistentVolumeClaimSpec)(nil),            // 24: ordo.v1.PersistentVolumeClaimSpec
-	(*PersistentVolumeClaimStatus)(nil),          // 25: ordo.v1.PersistentVolumeClaimStatus
-	(*PersistentVolumeClaim)(nil),                // 26: ordo.v1.PersistentVolumeClaim
-	(*StorageClass)(nil),                         // 27: ordo.v1.StorageClass
-	(*PersistentVolumeClaimRetentionPolicy)(nil), // 28: ordo.v1.PersistentVolumeClaimRetentionPolicy
-	(*NodeSelectorRequirement)(nil),              // 29: ordo.v1.NodeSelectorRequirement
-	(*NodeSelectorTerm)(nil),                     // 30: ordo.v1.NodeSelectorTerm
-	(*PodAffinityTerm)(nil),                      // 31: ordo.v1.PodAffinityTerm
-	(*Affinity)(nil),                             // 32: ordo.v1.Affinity
-	(*PodSpec)(nil),                              // 33: ordo.v1.PodSpec
-	(*PodTemplate)(nil),                          // 34: ordo.v1.PodTemplate
-	(*RollingUpdate)(nil),                        // 35: ordo.v1.RollingUpdate
-	(*UpdateStrategy)(nil),                       // 36: ordo.v1.UpdateStrategy
-	(*StatefulSetSpec)(nil),                      // 37: ordo.v1.StatefulSetSpec
-	(*Condition)(nil),                            // 38: ordo.v1.Condition
-	(*StatefulSetStatus)(nil),                    // 39: ordo.v1.StatefulSetStatus
-	(*StatefulSet)(nil),                          // 40: ordo.v1.StatefulSet
-	(*ServicePort)(nil),                          // 41: ordo.v1.ServicePort
-	(*ServiceSpec)(nil),                          // 42: ordo.v1.ServiceSpec
-	(*Service)(nil),                              // 43: ordo.v1.Service
-	(*ContainerStatus)(nil),                      // 44: ordo.v1.ContainerStatus
-	(*PodStatus)(nil),                            // 45: ordo.v1.PodStatus
-	(*Pod)(nil),                                  // 46: ordo.v1.Pod
-	(*NodeCapacity)(nil),                         // 47: ordo.v1.NodeCapacity
-	(*NodeInfo)(nil),                             // 48: ordo.v1.NodeInfo
-	(*ControllerRevision)(nil),                   // 49: ordo.v1.ControllerRevision
-	(*EndpointAddress)(nil),                      // 50: ordo.v1.EndpointAddress
-	(*Endpoints)(nil),                            // 51: ordo.v1.Endpoints
-	(*Object)(nil),                               // 52: ordo.v1.Object
-	nil,                                          // 53: ordo.v1.ObjectMeta.LabelsEntry
-	nil,                                          // 54: ordo.v1.ObjectMeta.AnnotationsEntry
-	nil,                                          // 55: ordo.v1.LabelSelector.MatchLabelsEntry
-	nil,                                          // 56: ordo.v1.PodSpec.NodeSelectorEntry
-	nil,                                          // 57: ordo.v1.ServiceSpec.SelectorEntry
-	(*timestamppb.Timestamp)(nil),                // 58: google.protobuf.Timestamp
+	(*EnvVarSource)(nil),                         // 5: ordo.v1.EnvVarSource
+	(*ObjectFieldSelector)(nil),                  // 6: ordo.v1.ObjectFieldSelector
+	(*ResourceFieldSelector)(nil),                // 7: ordo.v1.ResourceFieldSelector
+	(*KeySelector)(nil),                          // 8: ordo.v1.KeySelector
+	(*EnvFromSource)(nil),                        // 9: ordo.v1.EnvFromSource
+	(*ResourceRequirements)(nil),                 // 10: ordo.v1.ResourceRequirements
+	(*LifecycleHandler)(nil),                     // 11: ordo.v1.LifecycleHandler
+	(*Lifecycle)(nil),                            // 12: ordo.v1.Lifecycle
+	(*Capabilities)(nil),                         // 13: ordo.v1.Capabilities
+	(*SecurityContext)(nil),                      // 14: ordo.v1.SecurityContext
+	(*Sysctl)(nil),                               // 15: ordo.v1.Sysctl
+	(*PodSecurityContext)(nil),                   // 16: ordo.v1.PodSecurityContext
+	(*ContainerPort)(nil),                        // 17: ordo.v1.ContainerPort
+	(*ExecAction)(nil),                           // 18: ordo.v1.ExecAction
+	(*HTTPGetAction)(nil),                        // 19: ordo.v1.HTTPGetAction
+	(*TCPSocketAction)(nil),                      // 20: ordo.v1.TCPSocketAction
+	(*GRPCAction)(nil),                           // 21: ordo.v1.GRPCAction
+	(*Probe)(nil),                                // 22: ordo.v1.Probe
+	(*Container)(nil),                            // 23: ordo.v1.Container
+	(*VolumeMount)(nil),                          // 24: ordo.v1.VolumeMount
+	(*LocalVolumeSource)(nil),                    // 25: ordo.v1.LocalVolumeSource
+	(*HostPathVolumeSource)(nil),                 // 26: ordo.v1.HostPathVolumeSource
+	(*NFSVolumeSource)(nil),                      // 27: ordo.v1.NFSVolumeSource
+	(*EmptyDirVolumeSource)(nil),                 // 28: ordo.v1.EmptyDirVolumeSource
+	(*PersistentVolumeClaimVolumeSource)(nil),    // 29: ordo.v1.PersistentVolumeClaimVolumeSource
+	(*KeyToPath)(nil),                            // 30: ordo.v1.KeyToPath
+	(*ConfigMapVolumeSource)(nil),                // 31: ordo.v1.ConfigMapVolumeSource
+	(*SecretVolumeSource)(nil),                   // 32: ordo.v1.SecretVolumeSource
+	(*DownwardAPIVolumeFile)(nil),                // 33: ordo.v1.DownwardAPIVolumeFile
+	(*DownwardAPIVolumeSource)(nil),              // 34: ordo.v1.DownwardAPIVolumeSource
+	(*VolumeProjection)(nil),                     // 35: ordo.v1.VolumeProjection
+	(*ProjectedVolumeSource)(nil),                // 36: ordo.v1.ProjectedVolumeSource
+	(*Volume)(nil),                               // 37: ordo.v1.Volume
+	(*ResolvedVolume)(nil),                       // 38: ordo.v1.ResolvedVolume
+	(*ObjectReference)(nil),                      // 39: ordo.v1.ObjectReference
+	(*PersistentVolumeSpec)(nil),                 // 40: ordo.v1.PersistentVolumeSpec
+	(*PersistentVolumeStatus)(nil),               // 41: ordo.v1.PersistentVolumeStatus
+	(*PersistentVolume)(nil),                     // 42: ordo.v1.PersistentVolume
+	(*PersistentVolumeClaimSpec)(nil),            // 43: ordo.v1.PersistentVolumeClaimSpec
+	(*PersistentVolumeClaimStatus)(nil),          // 44: ordo.v1.PersistentVolumeClaimStatus
+	(*PersistentVolumeClaim)(nil),                // 45: ordo.v1.PersistentVolumeClaim
+	(*StorageClass)(nil),                         // 46: ordo.v1.StorageClass
+	(*PersistentVolumeClaimRetentionPolicy)(nil), // 47: ordo.v1.PersistentVolumeClaimRetentionPolicy
+	(*NodeSelectorRequirement)(nil),              // 48: ordo.v1.NodeSelectorRequirement
+	(*NodeSelectorTerm)(nil),                     // 49: ordo.v1.NodeSelectorTerm
+	(*PodAffinityTerm)(nil),                      // 50: ordo.v1.PodAffinityTerm
+	(*PreferredSchedulingTerm)(nil),              // 51: ordo.v1.PreferredSchedulingTerm
+	(*WeightedPodAffinityTerm)(nil),              // 52: ordo.v1.WeightedPodAffinityTerm
+	(*Affinity)(nil),                             // 53: ordo.v1.Affinity
+	(*TopologySpreadConstraint)(nil),             // 54: ordo.v1.TopologySpreadConstraint
+	(*Toleration)(nil),                           // 55: ordo.v1.Toleration
+	(*PodSpec)(nil),                              // 56: ordo.v1.PodSpec
+	(*PodTemplate)(nil),                          // 57: ordo.v1.PodTemplate
+	(*RollingUpdate)(nil),                        // 58: ordo.v1.RollingUpdate
+	(*UpdateStrategy)(nil),                       // 59: ordo.v1.UpdateStrategy
+	(*StatefulSetSpec)(nil),                      // 60: ordo.v1.StatefulSetSpec
+	(*Condition)(nil),                            // 61: ordo.v1.Condition
+	(*StatefulSetStatus)(nil),                    // 62: ordo.v1.StatefulSetStatus
+	(*StatefulSet)(nil),                          // 63: ordo.v1.StatefulSet
+	(*ServicePort)(nil),                          // 64: ordo.v1.ServicePort
+	(*ServiceSpec)(nil),                          // 65: ordo.v1.ServiceSpec
+	(*Service)(nil),                              // 66: ordo.v1.Service
+	(*ContainerStatus)(nil),                      // 67: ordo.v1.ContainerStatus
+	(*PodStatus)(nil),                            // 68: ordo.v1.PodStatus
+	(*Pod)(nil),                                  // 69: ordo.v1.Pod
+	(*NodeCapacity)(nil),                         // 70: ordo.v1.NodeCapacity
+	(*NodeInfo)(nil),                             // 71: ordo.v1.NodeInfo
+	(*ControllerRevision)(nil),                   // 72: ordo.v1.ControllerRevision
+	(*EndpointAddress)(nil),                      // 73: ordo.v1.EndpointAddress
+	(*Endpoints)(nil),                            // 74: ordo.v1.Endpoints
+	(*ConfigMap)(nil),                            // 75: ordo.v1.ConfigMap
+	(*Secret)(nil),                               // 76: ordo.v1.Secret
+	(*PodDisruptionBudgetSpec)(nil),              // 77: ordo.v1.PodDisruptionBudgetSpec
+	(*PodDisruptionBudgetStatus)(nil),            // 78: ordo.v1.PodDisruptionBudgetStatus
+	(*PodDisruptionBudget)(nil),                  // 79: ordo.v1.PodDisruptionBudget
+	(*Object)(nil),                               // 80: ordo.v1.Object
+	nil,                                          // 81: ordo.v1.ObjectMeta.LabelsEntry
+	nil,                                          // 82: ordo.v1.ObjectMeta.AnnotationsEntry
+	nil,                                          // 83: ordo.v1.LabelSelector.MatchLabelsEntry
+	nil,                                          // 84: ordo.v1.ResourceRequirements.LimitsEntry
+	nil,                                          // 85: ordo.v1.ResourceRequirements.RequestsEntry
+	nil,                                          // 86: ordo.v1.PodSpec.NodeSelectorEntry
+	nil,                                          // 87: ordo.v1.ServiceSpec.SelectorEntry
+	nil,                                          // 88: ordo.v1.ConfigMap.DataEntry
+	nil,                                          // 89: ordo.v1.ConfigMap.BinaryDataEntry
+	nil,                                          // 90: ordo.v1.Secret.DataEntry
+	(*timestamppb.Timestamp)(nil),                // 91: google.protobuf.Timestamp
 }
 var file_ordo_v1_types_proto_depIdxs = []int32{
-	53, // 0: ordo.v1.ObjectMeta.labels:type_name -> ordo.v1.ObjectMeta.LabelsEntry
-	54, // 1: ordo.v1.ObjectMeta.annotations:type_name -> ordo.v1.ObjectMeta.AnnotationsEntry
-	58, // 2: ordo.v1.ObjectMeta.creation_time:type_name -> google.protobuf.Timestamp
-	58, // 3: ordo.v1.ObjectMeta.deletion_time:type_name -> google.protobuf.Timestamp
-	55, // 4: ordo.v1.LabelSelector.match_labels:type_name -> ordo.v1.LabelSelector.MatchLabelsEntry
-	2,  // 5: ordo.v1.LabelSelector.match_expressions:type_name -> ordo.v1.LabelSelectorRequirement
-	4,  // 6: ordo.v1.HTTPGetAction.http_headers:type_name -> ordo.v1.EnvVar
-	6,  // 7: ordo.v1.Probe.exec:type_name -> ordo.v1.ExecAction
-	7,  // 8: ordo.v1.Probe.http_get:type_name -> ordo.v1.HTTPGetAction
-	8,  // 9: ordo.v1.Probe.tcp_socket:type_name -> ordo.v1.TCPSocketAction
-	9,  // 10: ordo.v1.Probe.grpc:type_name -> ordo.v1.GRPCAction
-	4,  // 11: ordo.v1.Container.env:type_name -> ordo.v1.EnvVar
-	5,  // 12: ordo.v1.Container.ports:type_name -> ordo.v1.ContainerPort
-	10, // 13: ordo.v1.Container.readiness_probe:type_name -> ordo.v1.Probe
-	10, // 14: ordo.v1.Container.liveness_probe:type_name -> ordo.v1.Probe
-	10, // 15: ordo.v1.Container.startup_probe:type_name -> ordo.v1.Probe
-	12, // 16: ordo.v1.Container.volume_mounts:type_name -> ordo.v1.VolumeMount
-	14, // 17: ordo.v1.Volume.host_path:type_name -> ordo.v1.HostPathVolumeSource
-	16, // 18: ordo.v1.Volume.empty_dir:type_name -> ordo.v1.EmptyDirVolumeSource
-	17, // 19: ordo.v1.Volume.persistent_volume_claim:type_name -> ordo.v1.PersistentVolumeClaimVolumeSource
-	13, // 20: ordo.v1.ResolvedVolume.local:type_name -> ordo.v1.LocalVolumeSource
-	14, // 21: ordo.v1.ResolvedVolume.host_path:type_name -> ordo.v1.HostPathVolumeSource
-	15, // 22: ordo.v1.ResolvedVolume.nfs:type_name -> ordo.v1.NFSVolumeSource
-	16, // 23: ordo.v1.ResolvedVolume.empty_dir:type_name -> ordo.v1.EmptyDirVolumeSource
-	13, // 24: ordo.v1.PersistentVolumeSpec.local:type_name -> ordo.v1.LocalVolumeSource
-	14, // 25: ordo.v1.PersistentVolumeSpec.host_path:type_name -> ordo.v1.HostPathVolumeSource
-	15, // 26: ordo.v1.PersistentVolumeSpec.nfs:type_name -> ordo.v1.NFSVolumeSource
-	30, // 27: ordo.v1.PersistentVolumeSpec.node_affinity_required:type_name -> ordo.v1.NodeSelectorTerm
-	20, // 28: ordo.v1.PersistentVolumeSpec.claim_ref:type_name -> ordo.v1.ObjectReference
-	1,  // 29: ordo.v1.PersistentVolume.metadata:type_name -> ordo.v1.ObjectMeta
-	21, // 30: ordo.v1.PersistentVolume.spec:type_name -> ordo.v1.PersistentVolumeSpec
-	22, // 31: ordo.v1.PersistentVolume.status:type_name -> ordo.v1.PersistentVolumeStatus
-	3,  // 32: ordo.v1.PersistentVolumeClaimSpec.selector:type_name -> ordo.v1.LabelSelector
-	1,  // 33: ordo.v1.PersistentVolumeClaim.metadata:type_name -> ordo.v1.ObjectMeta
-	24, // 34: ordo.v1.PersistentVolumeClaim.spec:type_name -> ordo.v1.PersistentVolumeClaimSpec
-	25, // 35: ordo.v1.PersistentVolumeClaim.status:type_name -> ordo.v1.PersistentVolumeClaimStatus
-	1,  // 36: ordo.v1.StorageClass.metadata:type_name -> ordo.v1.ObjectMeta
-	29, // 37: ordo.v1.NodeSelectorTerm.match_expressions:type_name -> ordo.v1.NodeSelectorRequirement
-	3,  // 38: ordo.v1.PodAffinityTerm.label_selector:type_name -> ordo.v1.LabelSelector
-	30, // 39: ordo.v1.Affinity.node_affinity_required:type_name -> ordo.v1.NodeSelectorTerm
-	31, // 40: ordo.v1.Affinity.pod_anti_affinity_required:type_name -> ordo.v1.PodAffinityTerm
-	11, // 41: ordo.v1.PodSpec.containers:type_name -> ordo.v1.Container
-	56, // 42: ordo.v1.PodSpec.node_selector:type_name -> ordo.v1.PodSpec.NodeSelectorEntry
-	32, // 43: ordo.v1.PodSpec.affinity:type_name -> ordo.v1.Affinity
-	18, // 44: ordo.v1.PodSpec.volumes:type_name -> ordo.v1.Volume
-	1,  // 45: ordo.v1.PodTemplate.metadata:type_name -> ordo.v1.ObjectMeta
-	33, // 46: ordo.v1.PodTemplate.spec:type_name -> ordo.v1.PodSpec
-	35, // 47: ordo.v1.UpdateStrategy.rolling_update:type_name -> ordo.v1.RollingUpdate
-	3,  // 48: ordo.v1.StatefulSetSpec.selector:type_name -> ordo.v1.LabelSelector
-	34, // 49: ordo.v1.StatefulSetSpec.template:type_name -> ordo.v1.PodTemplate
-	36, // 50: ordo.v1.StatefulSetSpec.update_strategy:type_name -> ordo.v1.UpdateStrategy
-	26, // 51: ordo.v1.StatefulSetSpec.volume_claim_templates:type_name -> ordo.v1.PersistentVolumeClaim
-	28, // 52: ordo.v1.StatefulSetSpec.persistent_volume_claim_retention_policy:type_name -> ordo.v1.PersistentVolumeClaimRetentionPolicy
-	58, // 53: ordo.v1.Condition.last_transition_time:type_name -> google.protobuf.Timestamp
-	38, // 54: ordo.v1.StatefulSetStatus.conditions:type_name -> ordo.v1.Condition
-	1,  // 55: ordo.v1.StatefulSet.metadata:type_name -> ordo.v1.ObjectMeta
-	37, // 56: ordo.v1.StatefulSet.spec:type_name -> ordo.v1.StatefulSetSpec
-	39, // 57: ordo.v1.StatefulSet.status:type_name -> ordo.v1.StatefulSetStatus
-	57, // 58: ordo.v1.ServiceSpec.selector:type_name -> ordo.v1.ServiceSpec.SelectorEntry
-	41, // 59: ordo.v1.ServiceSpec.ports:type_name -> ordo.v1.ServicePort
-	1,  // 60: ordo.v1.Service.metadata:type_name -> ordo.v1.ObjectMeta
-	42, // 61: ordo.v1.Service.spec:type_name -> ordo.v1.ServiceSpec
-	58, // 62: ordo.v1.ContainerStatus.started_time:type_name -> google.protobuf.Timestamp
-	0,  // 63: ordo.v1.PodStatus.phase:type_name -> ordo.v1.PodPhase
-	44, // 64: ordo.v1.PodStatus.containers:type_name -> ordo.v1.ContainerStatus
-	58, // 65: ordo.v1.PodStatus.started_time:type_name -> google.protobuf.Timestamp
-	58, // 66: ordo.v1.PodStatus.ready_time:type_name -> google.protobuf.Timestamp
-	58, // 67: ordo.v1.PodStatus.observed_time:type_name -> google.protobuf.Timestamp
-	58, // 68: ordo.v1.PodStatus.ready_observed_time:type_name -> google.protobuf.Timestamp
-	1,  // 69: ordo.v1.Pod.metadata:type_name -> ordo.v1.ObjectMeta
-	33, // 70: ordo.v1.Pod.spec:type_name -> ordo.v1.PodSpec
-	45, // 71: ordo.v1.Pod.status:type_name -> ordo.v1.PodStatus
-	58, // 72: ordo.v1.Pod.scheduled_time:type_name -> google.protobuf.Timestamp
-	19, // 73: ordo.v1.Pod.resolved_volumes:type_name -> ordo.v1.ResolvedVolume
-	1,  // 74: ordo.v1.NodeInfo.metadata:type_name -> ordo.v1.ObjectMeta
-	47, // 75: ordo.v1.NodeInfo.capacity:type_name -> ordo.v1.NodeCapacity
-	58, // 76: ordo.v1.NodeInfo.last_heartbeat:type_name -> google.protobuf.Timestamp
-	1,  // 77: ordo.v1.ControllerRevision.metadata:type_name -> ordo.v1.ObjectMeta
-	34, // 78: ordo.v1.ControllerRevision.template:type_name -> ordo.v1.PodTemplate
-	1,  // 79: ordo.v1.Endpoints.metadata:type_name -> ordo.v1.ObjectMeta
-	50, // 80: ordo.v1.Endpoints.addresses:type_name -> ordo.v1.EndpointAddress
-	41, // 81: ordo.v1.Endpoints.ports:type_name -> ordo.v1.ServicePort
-	40, // 82: ordo.v1.Object.stateful_set:type_name -> ordo.v1.StatefulSet
-	43, // 83: ordo.v1.Object.service:type_name -> ordo.v1.Service
-	23, // 84: ordo.v1.Object.persistent_volume:type_name -> ordo.v1.PersistentVolume
-	26, // 85: ordo.v1.Object.persistent_volume_claim:type_name -> ordo.v1.PersistentVolumeClaim
-	27, // 86: ordo.v1.Object.storage_class:type_name -> ordo.v1.StorageClass
-	87, // [87:87] is the sub-list for method output_type
-	87, // [87:87] is the sub-list for method input_type
-	87, // [87:87] is the sub-list for extension type_name
-	87, // [87:87] is the sub-list for extension extendee
-	0,  // [0:87] is the sub-list for field type_name
+	81,  // 0: ordo.v1.ObjectMeta.labels:type_name -> ordo.v1.ObjectMeta.LabelsEntry
+	82,  // 1: ordo.v1.ObjectMeta.annotations:type_name -> ordo.v1.ObjectMeta.AnnotationsEntry
+	91,  // 2: ordo.v1.ObjectMeta.creation_time:type_name -> google.protobuf.Timestamp
+	91,  // 3: ordo.v1.ObjectMeta.deletion_time:type_name -> google.protobuf.Timestamp
+	83,  // 4: ordo.v1.LabelSelector.match_labels:type_name -> ordo.v1.LabelSelector.MatchLabelsEntry
+	2,   // 5: ordo.v1.LabelSelector.match_expressions:type_name -> ordo.v1.LabelSelectorRequirement
+	5,   // 6: ordo.v1.EnvVar.value_from:type_name -> ordo.v1.EnvVarSource
+	6,   // 7: ordo.v1.EnvVarSource.field_ref:type_name -> ordo.v1.ObjectFieldSelector
+	7,   // 8: ordo.v1.EnvVarSource.resource_field_ref:type_name -> ordo.v1.ResourceFieldSelector
+	8,   // 9: ordo.v1.EnvVarSource.config_map_key_ref:type_name -> ordo.v1.KeySelector
+	8,   // 10: ordo.v1.EnvVarSource.secret_key_ref:type_name -> ordo.v1.KeySelector
+	84,  // 11: ordo.v1.ResourceRequirements.limits:type_name -> ordo.v1.ResourceRequirements.LimitsEntry
+	85,  // 12: ordo.v1.ResourceRequirements.requests:type_name -> ordo.v1.ResourceRequirements.RequestsEntry
+	18,  // 13: ordo.v1.LifecycleHandler.exec:type_name -> ordo.v1.ExecAction
+	19,  // 14: ordo.v1.LifecycleHandler.http_get:type_name -> ordo.v1.HTTPGetAction
+	20,  // 15: ordo.v1.LifecycleHandler.tcp_socket:type_name -> ordo.v1.TCPSocketAction
+	11,  // 16: ordo.v1.Lifecycle.post_start:type_name -> ordo.v1.LifecycleHandler
+	11,  // 17: ordo.v1.Lifecycle.pre_stop:type_name -> ordo.v1.LifecycleHandler
+	13,  // 18: ordo.v1.SecurityContext.capabilities:type_name -> ordo.v1.Capabilities
+	15,  // 19: ordo.v1.PodSecurityContext.sysctls:type_name -> ordo.v1.Sysctl
+	4,   // 20: ordo.v1.HTTPGetAction.http_headers:type_name -> ordo.v1.EnvVar
+	18,  // 21: ordo.v1.Probe.exec:type_name -> ordo.v1.ExecAction
+	19,  // 22: ordo.v1.Probe.http_get:type_name -> ordo.v1.HTTPGetAction
+	20,  // 23: ordo.v1.Probe.tcp_socket:type_name -> ordo.v1.TCPSocketAction
+	21,  // 24: ordo.v1.Probe.grpc:type_name -> ordo.v1.GRPCAction
+	4,   // 25: ordo.v1.Container.env:type_name -> ordo.v1.EnvVar
+	17,  // 26: ordo.v1.Container.ports:type_name -> ordo.v1.ContainerPort
+	22,  // 27: ordo.v1.Container.readiness_probe:type_name -> ordo.v1.Probe
+	22,  // 28: ordo.v1.Container.liveness_probe:type_name -> ordo.v1.Probe
+	22,  // 29: ordo.v1.Container.startup_probe:type_name -> ordo.v1.Probe
+	24,  // 30: ordo.v1.Container.volume_mounts:type_name -> ordo.v1.VolumeMount
+	9,   // 31: ordo.v1.Container.env_from:type_name -> ordo.v1.EnvFromSource
+	10,  // 32: ordo.v1.Container.resources:type_name -> ordo.v1.ResourceRequirements
+	12,  // 33: ordo.v1.Container.lifecycle:type_name -> ordo.v1.Lifecycle
+	14,  // 34: ordo.v1.Container.security_context:type_name -> ordo.v1.SecurityContext
+	30,  // 35: ordo.v1.ConfigMapVolumeSource.items:type_name -> ordo.v1.KeyToPath
+	30,  // 36: ordo.v1.SecretVolumeSource.items:type_name -> ordo.v1.KeyToPath
+	6,   // 37: ordo.v1.DownwardAPIVolumeFile.field_ref:type_name -> ordo.v1.ObjectFieldSelector
+	7,   // 38: ordo.v1.DownwardAPIVolumeFile.resource_field_ref:type_name -> ordo.v1.ResourceFieldSelector
+	33,  // 39: ordo.v1.DownwardAPIVolumeSource.items:type_name -> ordo.v1.DownwardAPIVolumeFile
+	32,  // 40: ordo.v1.VolumeProjection.secret:type_name -> ordo.v1.SecretVolumeSource
+	31,  // 41: ordo.v1.VolumeProjection.config_map:type_name -> ordo.v1.ConfigMapVolumeSource
+	34,  // 42: ordo.v1.VolumeProjection.downward_api:type_name -> ordo.v1.DownwardAPIVolumeSource
+	35,  // 43: ordo.v1.ProjectedVolumeSource.sources:type_name -> ordo.v1.VolumeProjection
+	26,  // 44: ordo.v1.Volume.host_path:type_name -> ordo.v1.HostPathVolumeSource
+	28,  // 45: ordo.v1.Volume.empty_dir:type_name -> ordo.v1.EmptyDirVolumeSource
+	29,  // 46: ordo.v1.Volume.persistent_volume_claim:type_name -> ordo.v1.PersistentVolumeClaimVolumeSource
+	31,  // 47: ordo.v1.Volume.config_map:type_name -> ordo.v1.ConfigMapVolumeSource
+	32,  // 48: ordo.v1.Volume.secret:type_name -> ordo.v1.SecretVolumeSource
+	34,  // 49: ordo.v1.Volume.downward_api:type_name -> ordo.v1.DownwardAPIVolumeSource
+	36,  // 50: ordo.v1.Volume.projected:type_name -> ordo.v1.ProjectedVolumeSource
+	25,  // 51: ordo.v1.ResolvedVolume.local:type_name -> ordo.v1.LocalVolumeSource
+	26,  // 52: ordo.v1.ResolvedVolume.host_path:type_name -> ordo.v1.HostPathVolumeSource
+	27,  // 53: ordo.v1.ResolvedVolume.nfs:type_name -> ordo.v1.NFSVolumeSource
+	28,  // 54: ordo.v1.ResolvedVolume.empty_dir:type_name -> ordo.v1.EmptyDirVolumeSource
+	31,  // 55: ordo.v1.ResolvedVolume.config_map:type_name -> ordo.v1.ConfigMapVolumeSource
+	32,  // 56: ordo.v1.ResolvedVolume.secret:type_name -> ordo.v1.SecretVolumeSource
+	34,  // 57: ordo.v1.ResolvedVolume.downward_api:type_name -> ordo.v1.DownwardAPIVolumeSource
+	36,  // 58: ordo.v1.ResolvedVolume.projected:type_name -> ordo.v1.ProjectedVolumeSource
+	25,  // 59: ordo.v1.PersistentVolumeSpec.local:type_name -> ordo.v1.LocalVolumeSource
+	26,  // 60: ordo.v1.PersistentVolumeSpec.host_path:type_name -> ordo.v1.HostPathVolumeSource
+	27,  // 61: ordo.v1.PersistentVolumeSpec.nfs:type_name -> ordo.v1.NFSVolumeSource
+	49,  // 62: ordo.v1.PersistentVolumeSpec.node_affinity_required:type_name -> ordo.v1.NodeSelectorTerm
+	39,  // 63: ordo.v1.PersistentVolumeSpec.claim_ref:type_name -> ordo.v1.ObjectReference
+	1,   // 64: ordo.v1.PersistentVolume.metadata:type_name -> ordo.v1.ObjectMeta
+	40,  // 65: ordo.v1.PersistentVolume.spec:type_name -> ordo.v1.PersistentVolumeSpec
+	41,  // 66: ordo.v1.PersistentVolume.status:type_name -> ordo.v1.PersistentVolumeStatus
+	3,   // 67: ordo.v1.PersistentVolumeClaimSpec.selector:type_name -> ordo.v1.LabelSelector
+	1,   // 68: ordo.v1.PersistentVolumeClaim.metadata:type_name -> ordo.v1.ObjectMeta
+	43,  // 69: ordo.v1.PersistentVolumeClaim.spec:type_name -> ordo.v1.PersistentVolumeClaimSpec
+	44,  // 70: ordo.v1.PersistentVolumeClaim.status:type_name -> ordo.v1.PersistentVolumeClaimStatus
+	1,   // 71: ordo.v1.StorageClass.metadata:type_name -> ordo.v1.ObjectMeta
+	48,  // 72: ordo.v1.NodeSelectorTerm.match_expressions:type_name -> ordo.v1.NodeSelectorRequirement
+	3,   // 73: ordo.v1.PodAffinityTerm.label_selector:type_name -> ordo.v1.LabelSelector
+	49,  // 74: ordo.v1.PreferredSchedulingTerm.preference:type_name -> ordo.v1.NodeSelectorTerm
+	50,  // 75: ordo.v1.WeightedPodAffinityTerm.pod_affinity_term:type_name -> ordo.v1.PodAffinityTerm
+	49,  // 76: ordo.v1.Affinity.node_affinity_required:type_name -> ordo.v1.NodeSelectorTerm
+	50,  // 77: ordo.v1.Affinity.pod_anti_affinity_required:type_name -> ordo.v1.PodAffinityTerm
+	51,  // 78: ordo.v1.Affinity.node_affinity_preferred:type_name -> ordo.v1.PreferredSchedulingTerm
+	50,  // 79: ordo.v1.Affinity.pod_affinity_required:type_name -> ordo.v1.PodAffinityTerm
+	52,  // 80: ordo.v1.Affinity.pod_affinity_preferred:type_name -> ordo.v1.WeightedPodAffinityTerm
+	52,  // 81: ordo.v1.Affinity.pod_anti_affinity_preferred:type_name -> ordo.v1.WeightedPodAffinityTerm
+	3,   // 82: ordo.v1.TopologySpreadConstraint.label_selector:type_name -> ordo.v1.LabelSelector
+	23,  // 83: ordo.v1.PodSpec.containers:type_name -> ordo.v1.Container
+	86,  // 84: ordo.v1.PodSpec.node_selector:type_name -> ordo.v1.PodSpec.NodeSelectorEntry
+	53,  // 85: ordo.v1.PodSpec.affinity:type_name -> ordo.v1.Affinity
+	37,  // 86: ordo.v1.PodSpec.volumes:type_name -> ordo.v1.Volume
+	23,  // 87: ordo.v1.PodSpec.init_containers:type_name -> ordo.v1.Container
+	16,  // 88: ordo.v1.PodSpec.security_context:type_name -> ordo.v1.PodSecurityContext
+	55,  // 89: ordo.v1.PodSpec.tolerations:type_name -> ordo.v1.Toleration
+	54,  // 90: ordo.v1.PodSpec.topology_spread_constraints:type_name -> ordo.v1.TopologySpreadConstraint
+	1,   // 91: ordo.v1.PodTemplate.metadata:type_name -> ordo.v1.ObjectMeta
+	56,  // 92: ordo.v1.PodTemplate.spec:type_name -> ordo.v1.PodSpec
+	58,  // 93: ordo.v1.UpdateStrategy.rolling_update:type_name -> ordo.v1.RollingUpdate
+	3,   // 94: ordo.v1.StatefulSetSpec.selector:type_name -> ordo.v1.LabelSelector
+	57,  // 95: ordo.v1.StatefulSetSpec.template:type_name -> ordo.v1.PodTemplate
+	59,  // 96: ordo.v1.StatefulSetSpec.update_strategy:type_name -> ordo.v1.UpdateStrategy
+	45,  // 97: ordo.v1.StatefulSetSpec.volume_claim_templates:type_name -> ordo.v1.PersistentVolumeClaim
+	47,  // 98: ordo.v1.StatefulSetSpec.persistent_volume_claim_retention_policy:type_name -> ordo.v1.PersistentVolumeClaimRetentionPolicy
+	91,  // 99: ordo.v1.Condition.last_transition_time:type_name -> google.protobuf.Timestamp
+	61,  // 100: ordo.v1.StatefulSetStatus.conditions:type_name -> ordo.v1.Condition
+	1,   // 101: ordo.v1.StatefulSet.metadata:type_name -> ordo.v1.ObjectMeta
+	60,  // 102: ordo.v1.StatefulSet.spec:type_name -> ordo.v1.StatefulSetSpec
+	62,  // 103: ordo.v1.StatefulSet.status:type_name -> ordo.v1.StatefulSetStatus
+	87,  // 104: ordo.v1.ServiceSpec.selector:type_name -> ordo.v1.ServiceSpec.SelectorEntry
+	64,  // 105: ordo.v1.ServiceSpec.ports:type_name -> ordo.v1.ServicePort
+	1,   // 106: ordo.v1.Service.metadata:type_name -> ordo.v1.ObjectMeta
+	65,  // 107: ordo.v1.Service.spec:type_name -> ordo.v1.ServiceSpec
+	91,  // 108: ordo.v1.ContainerStatus.started_time:type_name -> google.protobuf.Timestamp
+	0,   // 109: ordo.v1.PodStatus.phase:type_name -> ordo.v1.PodPhase
+	67,  // 110: ordo.v1.PodStatus.containers:type_name -> ordo.v1.ContainerStatus
+	91,  // 111: ordo.v1.PodStatus.started_time:type_name -> google.protobuf.Timestamp
+	91,  // 112: ordo.v1.PodStatus.ready_time:type_name -> google.protobuf.Timestamp
+	91,  // 113: ordo.v1.PodStatus.observed_time:type_name -> google.protobuf.Timestamp
+	91,  // 114: ordo.v1.PodStatus.ready_observed_time:type_name -> google.protobuf.Timestamp
+	67,  // 115: ordo.v1.PodStatus.init_containers:type_name -> ordo.v1.ContainerStatus
+	1,   // 116: ordo.v1.Pod.metadata:type_name -> ordo.v1.ObjectMeta
+	56,  // 117: ordo.v1.Pod.spec:type_name -> ordo.v1.PodSpec
+	68,  // 118: ordo.v1.Pod.status:type_name -> ordo.v1.PodStatus
+	91,  // 119: ordo.v1.Pod.scheduled_time:type_name -> google.protobuf.Timestamp
+	38,  // 120: ordo.v1.Pod.resolved_volumes:type_name -> ordo.v1.ResolvedVolume
+	1,   // 121: ordo.v1.NodeInfo.metadata:type_name -> ordo.v1.ObjectMeta
+	70,  // 122: ordo.v1.NodeInfo.capacity:type_name -> ordo.v1.NodeCapacity
+	91,  // 123: ordo.v1.NodeInfo.last_heartbeat:type_name -> google.protobuf.Timestamp
+	1,   // 124: ordo.v1.ControllerRevision.metadata:type_name -> ordo.v1.ObjectMeta
+	57,  // 125: ordo.v1.ControllerRevision.template:type_name -> ordo.v1.PodTemplate
+	1,   // 126: ordo.v1.Endpoints.metadata:type_name -> ordo.v1.ObjectMeta
+	73,  // 127: ordo.v1.Endpoints.addresses:type_name -> ordo.v1.EndpointAddress
+	64,  // 128: ordo.v1.Endpoints.ports:type_name -> ordo.v1.ServicePort
+	1,   // 129: ordo.v1.ConfigMap.metadata:type_name -> ordo.v1.ObjectMeta
+	88,  // 130: ordo.v1.ConfigMap.data:type_name -> ordo.v1.ConfigMap.DataEntry
+	89,  // 131: ordo.v1.ConfigMap.binary_data:type_name -> ordo.v1.ConfigMap.BinaryDataEntry
+	1,   // 132: ordo.v1.Secret.metadata:type_name -> ordo.v1.ObjectMeta
+	90,  // 133: ordo.v1.Secret.data:type_name -> ordo.v1.Secret.DataEntry
+	3,   // 134: ordo.v1.PodDisruptionBudgetSpec.selector:type_name -> ordo.v1.LabelSelector
+	1,   // 135: ordo.v1.PodDisruptionBudget.metadata:type_name -> ordo.v1.ObjectMeta
+	77,  // 136: ordo.v1.PodDisruptionBudget.spec:type_name -> ordo.v1.PodDisruptionBudgetSpec
+	78,  // 137: ordo.v1.PodDisruptionBudget.status:type_name -> ordo.v1.PodDisruptionBudgetStatus
+	63,  // 138: ordo.v1.Object.stateful_set:type_name -> ordo.v1.StatefulSet
+	66,  // 139: ordo.v1.Object.service:type_name -> ordo.v1.Service
+	42,  // 140: ordo.v1.Object.persistent_volume:type_name -> ordo.v1.PersistentVolume
+	45,  // 141: ordo.v1.Object.persistent_volume_claim:type_name -> ordo.v1.PersistentVolumeClaim
+	46,  // 142: ordo.v1.Object.storage_class:type_name -> ordo.v1.StorageClass
+	75,  // 143: ordo.v1.Object.config_map:type_name -> ordo.v1.ConfigMap
+	76,  // 144: ordo.v1.Object.secret:type_name -> ordo.v1.Secret
+	79,  // 145: ordo.v1.Object.pod_disruption_budget:type_name -> ordo.v1.PodDisruptionBudget
+	146, // [146:146] is the sub-list for method output_type
+	146, // [146:146] is the sub-list for method input_type
+	146, // [146:146] is the sub-list for extension type_name
+	146, // [146:146] is the sub-list for extension extendee
+	0,   // [0:146] is the sub-list for field type_name
 }
 
 func init() { file_ordo_v1_types_proto_init() }
@@ -4506,12 +6940,24 @@ func file_ordo_v1_types_proto_init() {
 	if File_ordo_v1_types_proto != nil {
 		return
 	}
-	file_ordo_v1_types_proto_msgTypes[51].OneofWrappers = []any{
+	file_ordo_v1_types_proto_msgTypes[13].OneofWrappers = []any{}
+	file_ordo_v1_types_proto_msgTypes[15].OneofWrappers = []any{}
+	file_ordo_v1_types_proto_msgTypes[29].OneofWrappers = []any{}
+	file_ordo_v1_types_proto_msgTypes[30].OneofWrappers = []any{}
+	file_ordo_v1_types_proto_msgTypes[31].OneofWrappers = []any{}
+	file_ordo_v1_types_proto_msgTypes[32].OneofWrappers = []any{}
+	file_ordo_v1_types_proto_msgTypes[33].OneofWrappers = []any{}
+	file_ordo_v1_types_proto_msgTypes[35].OneofWrappers = []any{}
+	file_ordo_v1_types_proto_msgTypes[54].OneofWrappers = []any{}
+	file_ordo_v1_types_proto_msgTypes[79].OneofWrappers = []any{
 		(*Object_StatefulSet)(nil),
 		(*Object_Service)(nil),
 		(*Object_PersistentVolume)(nil),
 		(*Object_PersistentVolumeClaim)(nil),
 		(*Object_StorageClass)(nil),
+		(*Object_ConfigMap)(nil),
+		(*Object_Secret)(nil),
+		(*Object_PodDisruptionBudget)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -4519,7 +6965,7 @@ func file_ordo_v1_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ordo_v1_types_proto_rawDesc), len(file_ordo_v1_types_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   57,
+			NumMessages:   90,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
