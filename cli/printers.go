@@ -68,6 +68,21 @@ func init() {
 			header: []string{"NAME", "PROVISIONER", "RECLAIMPOLICY", "VOLUMEBINDINGMODE", "AGE"},
 			row:    rowOf(storageClassRow),
 		},
+		kinds.ConfigMap: {
+			header:   []string{"NAME", "DATA", "AGE"},
+			row:      rowOf(configMapRow),
+			describe: describeOf((*app).describeConfigMap),
+		},
+		kinds.Secret: {
+			header:   []string{"NAME", "TYPE", "DATA", "AGE"},
+			row:      rowOf(secretRow),
+			describe: describeOf((*app).describeSecret),
+		},
+		kinds.PodDisruptionBudget: {
+			header:   []string{"NAME", "MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"},
+			row:      rowOf(podDisruptionBudgetRow),
+			describe: describeOf((*app).describePodDisruptionBudget),
+		},
 		kinds.Endpoints: {
 			header: []string{"NAME", "ENDPOINTS", "AGE"},
 			row:    rowOf(endpointsRow),

@@ -29,6 +29,9 @@ const (
 	PersistentVolume      = "PersistentVolume"
 	PersistentVolumeClaim = "PersistentVolumeClaim"
 	StorageClass          = "StorageClass"
+	ConfigMap             = "ConfigMap"
+	Secret                = "Secret"
+	PodDisruptionBudget   = "PodDisruptionBudget"
 	Endpoints             = "Endpoints"
 	ControllerRevision    = "ControllerRevision"
 )
@@ -124,6 +127,20 @@ var table = []Kind{
 		},
 		(*ordov1.Object).GetStorageClass,
 		func(r *ordov1.ListResponse) *[]*ordov1.StorageClass { return &r.StorageClasses }),
+	wrapped(Kind{Name: ConfigMap, Plural: "configmaps", Short: []string{"cm"}, APIVersion: "v1", Namespaced: true, Stored: true},
+		func(m *ordov1.ConfigMap) *ordov1.Object { return &ordov1.Object{Kind: &ordov1.Object_ConfigMap{ConfigMap: m}} },
+		(*ordov1.Object).GetConfigMap,
+		func(r *ordov1.ListResponse) *[]*ordov1.ConfigMap { return &r.ConfigMaps }),
+	wrapped(Kind{Name: Secret, Plural: "secrets", APIVersion: "v1", Namespaced: true, Stored: true},
+		func(m *ordov1.Secret) *ordov1.Object { return &ordov1.Object{Kind: &ordov1.Object_Secret{Secret: m}} },
+		(*ordov1.Object).GetSecret,
+		func(r *ordov1.ListResponse) *[]*ordov1.Secret { return &r.Secrets }),
+	wrapped(Kind{Name: PodDisruptionBudget, Plural: "poddisruptionbudgets", Short: []string{"pdb"}, APIVersion: "policy/v1", Namespaced: true, Stored: true},
+		func(m *ordov1.PodDisruptionBudget) *ordov1.Object {
+			return &ordov1.Object{Kind: &ordov1.Object_PodDisruptionBudget{PodDisruptionBudget: m}}
+		},
+		(*ordov1.Object).GetPodDisruptionBudget,
+		func(r *ordov1.ListResponse) *[]*ordov1.PodDisruptionBudget { return &r.PodDisruptionBudgets }),
 	endpointsKind(),
 }
 
@@ -215,6 +232,10 @@ func Stored() []*Kind {
 func Supported() string {
 	var parts []string
 	for _, k := range All() {
+		if len(k.Short) == 0 {
+			parts = append(parts, k.Plural)
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("%s (%s)", k.Plural, k.Short[0]))
 	}
 	return strings.Join(parts, ", ")

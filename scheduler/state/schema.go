@@ -48,6 +48,9 @@ var schema = func() []kindSchema {
 		kinds.PersistentVolume:      "persistentvolumes",
 		kinds.PersistentVolumeClaim: "persistentvolumeclaims",
 		kinds.StorageClass:          "storageclasses",
+		kinds.ConfigMap:             "configmaps",
+		kinds.Secret:                "secrets",
+		kinds.PodDisruptionBudget:   "poddisruptionbudgets",
 	}
 	var out []kindSchema
 	for _, k := range kinds.Stored() {

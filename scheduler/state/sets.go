@@ -38,6 +38,12 @@ func (t *Tx) ApplyObject(o *ordov1.Object) (string, error) {
 		return t.ApplyPersistentVolumeClaim(k.PersistentVolumeClaim)
 	case *ordov1.Object_StorageClass:
 		return t.ApplyStorageClass(k.StorageClass)
+	case *ordov1.Object_ConfigMap:
+		return t.ApplyConfigMap(k.ConfigMap)
+	case *ordov1.Object_Secret:
+		return t.ApplySecret(k.Secret)
+	case *ordov1.Object_PodDisruptionBudget:
+		return t.ApplyPodDisruptionBudget(k.PodDisruptionBudget)
 	}
 	return "", errdefs.Invalid("kind", "unsupported object")
 }
@@ -62,6 +68,8 @@ func (t *Tx) DeleteObject(kind, ns, name string) error {
 		return t.DeletePersistentVolumeClaim(ns, name)
 	case kinds.StorageClass:
 		return t.DeleteStorageClass(name)
+	case kinds.ConfigMap, kinds.Secret, kinds.PodDisruptionBudget:
+		return t.deleteNamespaced(kind, ns, name)
 	}
 	return errdefs.Invalid("ref.kind", "%s objects cannot be deleted", kind)
 }

@@ -88,6 +88,26 @@ func (v View) StorageClass(name string) *ordov1.StorageClass {
 	return one[*ordov1.StorageClass](v, kinds.StorageClass, name)
 }
 
+// ConfigMap returns the ConfigMap or nil.
+func (v View) ConfigMap(ns, name string) *ordov1.ConfigMap {
+	return one[*ordov1.ConfigMap](v, kinds.ConfigMap, Key(ns, name))
+}
+
+// Secret returns the Secret or nil.
+func (v View) Secret(ns, name string) *ordov1.Secret {
+	return one[*ordov1.Secret](v, kinds.Secret, Key(ns, name))
+}
+
+// PodDisruptionBudget returns the budget or nil.
+func (v View) PodDisruptionBudget(ns, name string) *ordov1.PodDisruptionBudget {
+	return one[*ordov1.PodDisruptionBudget](v, kinds.PodDisruptionBudget, Key(ns, name))
+}
+
+// PodDisruptionBudgets returns every budget.
+func (v View) PodDisruptionBudgets() []*ordov1.PodDisruptionBudget {
+	return list[*ordov1.PodDisruptionBudget](v, kinds.PodDisruptionBudget)
+}
+
 // StatefulSets returns every set.
 func (v View) StatefulSets() []*ordov1.StatefulSet {
 	return list[*ordov1.StatefulSet](v, kinds.StatefulSet)
