@@ -21,6 +21,8 @@ const (
 	reasonAntiAffinity         = "node(s) didn't match pod anti-affinity rules"
 	reasonExistingAntiAffinity = "node(s) didn't satisfy existing pods anti-affinity rules"
 	reasonVolumeNodeAffinity   = "node(s) had volume node affinity conflict"
+	reasonInsufficientCPU      = "Insufficient cpu"
+	reasonInsufficientMemory   = "Insufficient memory"
 )
 
 // Place chooses a node for pod among nodes, given every pod already in the
@@ -79,12 +81,17 @@ func placeChecked(pod *ordov1.Pod, nodes []*ordov1.NodeInfo, allPods []*ordov1.P
 	podNS := namespaceOf(pod.GetMetadata())
 	podName := pod.GetMetadata().GetName()
 	count := make(map[string]int)
+	used := make(map[string]Requests)
+	want := PodRequests(pod.GetSpec())
 	var neighbours []*ordov1.Pod // bound pods other than pod, for anti-affinity
 	for _, p := range allPods {
 		if p == nil || p.GetNodeName() == "" || p.GetStatus().GetPhase() == ordov1.PodPhase_POD_PHASE_GONE {
 			continue
 		}
 		count[p.GetNodeName()]++
+		if !(namespaceOf(p.GetMetadata()) == podNS && p.GetMetadata().GetName() == podName) {
+			used[p.GetNodeName()] = used[p.GetNodeName()].Add(PodRequests(p.GetSpec()))
+		}
 		if p.GetMetadata().GetDeletionTime() != nil {
 			continue
 		}
@@ -110,6 +117,10 @@ func placeChecked(pod *ordov1.Pod, nodes []*ordov1.NodeInfo, allPods []*ordov1.P
 			why = reasonVolumeNodeAffinity
 		case n.GetCapacity().GetMaxPods() > 0 && count[name] >= int(n.GetCapacity().GetMaxPods()):
 			why = reasonTooManyPods
+		case insufficient(want.CPUMillis, used[name].CPUMillis, n.GetCapacity().GetAllocatableCpuMillis()):
+			why = reasonInsufficientCPU
+		case insufficient(want.MemoryBytes, used[name].MemoryBytes, n.GetCapacity().GetAllocatableMemoryBytes()):
+			why = reasonInsufficientMemory
 		case breaksAntiAffinity(pod, podNS, labels, neighbours, nodeLabelsByName):
 			why = reasonAntiAffinity
 		case breaksExistingAntiAffinity(pod, podNS, labels, neighbours, nodeLabelsByName):
@@ -224,4 +235,63 @@ func breaksExistingAntiAffinity(pod *ordov1.Pod, ns string, nodeLbls map[string]
 		}
 	}
 	return false
+}
+
+// Requests are what a pod asks of its node.
+type Requests struct {
+	CPUMillis   int64
+	MemoryBytes int64
+}
+
+// Add sums two requests.
+func (r Requests) Add(o Requests) Requests {
+	return Requests{CPUMillis: r.CPUMillis + o.CPUMillis, MemoryBytes: r.MemoryBytes + o.MemoryBytes}
+}
+
+func max64(a, b int64) int64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// containerRequests is a container's requests; a limit stands for a
+// missing request, as Kubernetes defaults it.
+func containerRequests(c *ordov1.Container) Requests {
+	r := c.GetResources()
+	cpu, mem := r.GetCpuRequestMillis(), r.GetMemoryRequestBytes()
+	if cpu == 0 {
+		cpu = r.GetCpuLimitMillis()
+	}
+	if mem == 0 {
+		mem = r.GetMemoryLimitBytes()
+	}
+	return Requests{CPUMillis: cpu, MemoryBytes: mem}
+}
+
+// PodRequests is the effective request of a pod as Kubernetes computes it:
+// the larger of the sum of its containers and sidecars and of each init
+// container (with the sidecars started before it).
+func PodRequests(spec *ordov1.PodSpec) Requests {
+	var app, sidecars, initMax Requests
+	for _, c := range spec.GetContainers() {
+		app = app.Add(containerRequests(c))
+	}
+	for _, c := range spec.GetInitContainers() {
+		r := containerRequests(c)
+		if c.GetRestartPolicy() == "Always" {
+			sidecars = sidecars.Add(r)
+			continue
+		}
+		r = r.Add(sidecars)
+		initMax = Requests{CPUMillis: max64(initMax.CPUMillis, r.CPUMillis), MemoryBytes: max64(initMax.MemoryBytes, r.MemoryBytes)}
+	}
+	app = app.Add(sidecars)
+	return Requests{CPUMillis: max64(app.CPUMillis, initMax.CPUMillis), MemoryBytes: max64(app.MemoryBytes, initMax.MemoryBytes)}
+}
+
+// insufficient: a node that reports what it can allocate (allocatable > 0)
+// has no room for want beside used.
+func insufficient(want, used, allocatable int64) bool {
+	return allocatable > 0 && want > 0 && used+want > allocatable
 }

@@ -296,3 +296,48 @@ func TestPlace(t *testing.T) {
 		})
 	}
 }
+
+func TestPlacementCountsRequests(t *testing.T) {
+	nodes := threeReadyNodes()
+	for i, n := range nodes {
+		n.Capacity.AllocatableCpuMillis = 1000
+		n.Capacity.AllocatableMemoryBytes = 1 << 30
+		if i == 2 {
+			n.Capacity.AllocatableMemoryBytes = 4 << 30
+		}
+	}
+	set := testSet("db", 1, "")
+	set.Spec.Template.Spec.Containers[0].Resources = &ordov1.ResourceRequirements{CpuRequestMillis: 600, MemoryLimitBytes: 2 << 30}
+	p := NewPod(set, 0, Revision(set))
+	node, why := Place(p, nodes, nil)
+	if node != "node-3" {
+		t.Fatalf("Place = %q %q, want node-3 (the only one with 2Gi)", node, why)
+	}
+	// node-3 taken by a pod using most of its cpu: nothing fits.
+	other := NewPod(set, 1, Revision(set))
+	other.NodeName = "node-3"
+	node, why = Place(p, nodes, []*ordov1.Pod{other})
+	if node != "" || why != "0/3 nodes are available: 1 Insufficient cpu, 2 Insufficient memory." {
+		t.Fatalf("Place = %q %q", node, why)
+	}
+	// Nodes that report nothing take any request.
+	for _, n := range nodes {
+		n.Capacity.AllocatableCpuMillis, n.Capacity.AllocatableMemoryBytes = 0, 0
+	}
+	if node, why = Place(p, nodes, []*ordov1.Pod{other}); node == "" {
+		t.Fatalf("unreported capacity refused: %s", why)
+	}
+}
+
+func TestPodRequestsWithInitAndSidecars(t *testing.T) {
+	spec := &ordov1.PodSpec{
+		Containers: []*ordov1.Container{{Resources: &ordov1.ResourceRequirements{CpuRequestMillis: 100, MemoryRequestBytes: 100}}},
+		InitContainers: []*ordov1.Container{
+			{Resources: &ordov1.ResourceRequirements{CpuRequestMillis: 500, MemoryRequestBytes: 10}},
+			{RestartPolicy: "Always", Resources: &ordov1.ResourceRequirements{CpuRequestMillis: 50, MemoryRequestBytes: 50}},
+		},
+	}
+	if got := PodRequests(spec); got != (Requests{CPUMillis: 500, MemoryBytes: 150}) {
+		t.Fatalf("PodRequests = %+v", got)
+	}
+}

@@ -1,6 +1,8 @@
 package nodes
 
 import (
+	"sort"
+
 	"google.golang.org/protobuf/proto"
 
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
@@ -52,6 +54,71 @@ func desiredChanged(old, nw *ordov1.Pod) bool {
 }
 
 func equalResolved(a, b []*ordov1.ResolvedVolume) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !proto.Equal(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// configRefs lists the ConfigMaps and Secrets a pod names, in its
+// containers' env and envFrom and in its volumes, sorted.
+func configRefs(p *ordov1.Pod) (configMaps, secrets []string) {
+	cms, secs := map[string]bool{}, map[string]bool{}
+	spec := p.GetSpec()
+	for _, c := range append(append([]*ordov1.Container(nil), spec.GetInitContainers()...), spec.GetContainers()...) {
+		for _, e := range c.GetEnv() {
+			if r := e.GetValueFrom().GetConfigMapKeyRef(); r != nil {
+				cms[r.GetName()] = true
+			}
+			if r := e.GetValueFrom().GetSecretKeyRef(); r != nil {
+				secs[r.GetName()] = true
+			}
+		}
+		for _, e := range c.GetEnvFrom() {
+			if e.GetConfigMap() != "" {
+				cms[e.GetConfigMap()] = true
+			}
+			if e.GetSecret() != "" {
+				secs[e.GetSecret()] = true
+			}
+		}
+	}
+	for _, v := range spec.GetVolumes() {
+		if v.GetConfigMap() != nil {
+			cms[v.GetConfigMap().GetName()] = true
+		}
+		if v.GetSecret() != nil {
+			secs[v.GetSecret().GetSecretName()] = true
+		}
+		for _, src := range v.GetProjected().GetSources() {
+			if src.GetConfigMap() != nil {
+				cms[src.GetConfigMap().GetName()] = true
+			}
+			if src.GetSecret() != nil {
+				secs[src.GetSecret().GetSecretName()] = true
+			}
+		}
+	}
+	return sortedSet(cms), sortedSet(secs)
+}
+
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		if k != "" {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func equalConfig[T proto.Message](a, b []T) bool {
 	if len(a) != len(b) {
 		return false
 	}

@@ -147,8 +147,11 @@ func (n *Service) pokeAll() {
 // changed, and ends the stream of a node that was deleted.
 func (n *Service) onCommit(changes []state.Change) {
 	var kick, removed []string
+	config := false
 	for _, c := range changes {
 		switch c.Kind {
+		case kinds.ConfigMap, kinds.Secret:
+			config = true
 		case kinds.PersistentVolume:
 			kick = append(kick, state.CleanupNode(c.New))
 		case kinds.Node:
@@ -168,6 +171,10 @@ func (n *Service) onCommit(changes []state.Change) {
 				kick = append(kick, nw.GetNodeName())
 			}
 		}
+	}
+	if config {
+		// Senders send what changed for their pods only.
+		n.pokeAll()
 	}
 	if len(kick) == 0 && len(removed) == 0 {
 		return

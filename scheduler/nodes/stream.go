@@ -109,21 +109,19 @@ func (n *Service) connect(stream ordov1.Node_ConnectServer) error {
 // sender pushes the node's desired list whenever it changes, starting with one
 // right away, then what changed of the network and volumes to clean.
 func (n *Service) sender(ctx context.Context, stream ordov1.Node_ConnectServer, conn *nodeConn) error {
-	var last []*ordov1.Pod
+	var last *ordov1.DesiredPods
 	var sent clusternet.Sent
-	first := true
 	cleaned := map[string]bool{}
 	for {
-		pods := n.desired(conn.node)
-		if first || !equalPodLists(last, pods) {
-			msg := &ordov1.SchedulerMessage{Msg: &ordov1.SchedulerMessage_Desired{Desired: &ordov1.DesiredPods{
-				Pods:    pods,
-				Version: n.version.Add(1),
-			}}}
+		d := n.desired(conn.node)
+		if last == nil || !equalPodLists(last.GetPods(), d.GetPods()) ||
+			!equalConfig(last.GetConfigMaps(), d.GetConfigMaps()) || !equalConfig(last.GetSecrets(), d.GetSecrets()) {
+			d.Version = n.version.Add(1)
+			msg := &ordov1.SchedulerMessage{Msg: &ordov1.SchedulerMessage_Desired{Desired: d}}
 			if err := stream.Send(msg); err != nil {
 				return err
 			}
-			last, first = pods, false
+			last = d
 		}
 		for _, msg := range sent.Next(n.net, conn.node) {
 			if err := stream.Send(msg); err != nil {
@@ -149,17 +147,36 @@ func (n *Service) sender(ctx context.Context, stream ordov1.Node_ConnectServer, 
 	}
 }
 
-// desired is the complete list of pods that must run on node: bound there and
-// not being deleted.
-func (n *Service) desired(node string) []*ordov1.Pod {
-	var out []*ordov1.Pod
+// desired is the complete list of pods that must run on node (bound there
+// and not being deleted), with the ConfigMaps and Secrets they name.
+func (n *Service) desired(node string) *ordov1.DesiredPods {
+	d := &ordov1.DesiredPods{}
+	cms, secs := map[string]bool{}, map[string]bool{}
 	for _, p := range n.store.PodsOnNode(node) {
 		if p.GetMetadata().GetDeletionTime() != nil {
 			continue
 		}
-		out = append(out, desiredView(p))
+		d.Pods = append(d.Pods, desiredView(p))
+		ns := p.GetMetadata().GetNamespace()
+		c, s := configRefs(p)
+		for _, name := range c {
+			if k := state.Key(ns, name); !cms[k] {
+				cms[k] = true
+				if cm := n.store.ConfigMap(ns, name); cm != nil {
+					d.ConfigMaps = append(d.ConfigMaps, cm)
+				}
+			}
+		}
+		for _, name := range s {
+			if k := state.Key(ns, name); !secs[k] {
+				secs[k] = true
+				if sec := n.store.Secret(ns, name); sec != nil {
+					d.Secrets = append(d.Secrets, sec)
+				}
+			}
+		}
 	}
-	return out
+	return d
 }
 
 // Released local volumes with reclaim policy Delete are cleaned by the agent
