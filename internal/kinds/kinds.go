@@ -128,7 +128,9 @@ var table = []Kind{
 		(*ordov1.Object).GetStorageClass,
 		func(r *ordov1.ListResponse) *[]*ordov1.StorageClass { return &r.StorageClasses }),
 	wrapped(Kind{Name: ConfigMap, Plural: "configmaps", Short: []string{"cm"}, APIVersion: "v1", Namespaced: true, Stored: true},
-		func(m *ordov1.ConfigMap) *ordov1.Object { return &ordov1.Object{Kind: &ordov1.Object_ConfigMap{ConfigMap: m}} },
+		func(m *ordov1.ConfigMap) *ordov1.Object {
+			return &ordov1.Object{Kind: &ordov1.Object_ConfigMap{ConfigMap: m}}
+		},
 		(*ordov1.Object).GetConfigMap,
 		func(r *ordov1.ListResponse) *[]*ordov1.ConfigMap { return &r.ConfigMaps }),
 	wrapped(Kind{Name: Secret, Plural: "secrets", APIVersion: "v1", Namespaced: true, Stored: true},

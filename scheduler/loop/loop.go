@@ -58,7 +58,13 @@ func New(store *state.Store, log *slog.Logger) *Loop {
 func (l *Loop) onCommit(changes []state.Change) {
 	var keys []string
 	all := false
+	budgets := map[string]bool{} // namespaces whose budgets may have changed
 	for _, c := range changes {
+		if m := c.New; m != nil && (c.Kind == kinds.Pod || c.Kind == kinds.PodDisruptionBudget || c.Kind == kinds.StatefulSet) {
+			budgets[kinds.Meta(m).GetNamespace()] = true
+		} else if m := c.Old; m != nil && (c.Kind == kinds.Pod || c.Kind == kinds.PodDisruptionBudget || c.Kind == kinds.StatefulSet) {
+			budgets[kinds.Meta(m).GetNamespace()] = true
+		}
 		switch c.Kind {
 		case kinds.StatefulSet:
 			// The loop's own status writes need no second look.
@@ -96,8 +102,15 @@ func (l *Loop) onCommit(changes []state.Change) {
 			keys = append(keys, state.Key(s.GetMetadata().GetNamespace(), s.GetMetadata().GetName()))
 		}
 	}
+	for ns := range budgets {
+		keys = append(keys, budgetsKey+ns)
+	}
 	l.Enqueue(keys...)
 }
+
+// budgetsKey prefixes the queue key of a namespace's disruption budgets
+// (no set key starts with it: names cannot hold a NUL).
+const budgetsKey = "\x00budgets/"
 
 // Enqueue asks for the sets with these keys ("<ns>/<name>") to be reconciled.
 func (l *Loop) Enqueue(keys ...string) {

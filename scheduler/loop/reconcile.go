@@ -15,6 +15,10 @@ import (
 
 // reconcile runs the controller for one set and commits its decision.
 func (l *Loop) reconcile(key string) {
+	if ns, ok := strings.CutPrefix(key, budgetsKey); ok {
+		l.reconcileBudgets(ns)
+		return
+	}
 	ns, name, _ := strings.Cut(key, "/")
 	set := l.store.StatefulSet(ns, name)
 	if set == nil {
@@ -182,4 +186,30 @@ func podClaims(v state.View, set *ordov1.StatefulSet, pod *ordov1.Pod) (claims [
 		claims = append(claims, cl)
 	}
 	return claims, ""
+}
+
+// reconcileBudgets stores the status of the disruption budgets of ns.
+func (l *Loop) reconcileBudgets(ns string) {
+	var pdbs []*ordov1.PodDisruptionBudget
+	for _, p := range l.store.PodDisruptionBudgets() {
+		if p.GetMetadata().GetNamespace() == ns {
+			pdbs = append(pdbs, p)
+		}
+	}
+	if len(pdbs) == 0 {
+		return
+	}
+	pods, sets := l.store.PodsUnsorted(), l.store.StatefulSets()
+	err := l.store.UpdateUnsynced(func(tx *state.Tx) error {
+		for _, p := range pdbs {
+			st := controller.DisruptionStatus(p, pods, sets)
+			if err := tx.SetPodDisruptionBudgetStatus(ns, p.GetMetadata().GetName(), st); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		l.log.Error("store disruption budget status", "namespace", ns, "err", err)
+	}
 }
