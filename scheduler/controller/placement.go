@@ -21,6 +21,8 @@ const (
 	reasonAntiAffinity         = "node(s) didn't match pod anti-affinity rules"
 	reasonExistingAntiAffinity = "node(s) didn't satisfy existing pods anti-affinity rules"
 	reasonVolumeNodeAffinity   = "node(s) had volume node affinity conflict"
+	reasonAffinity             = "node(s) didn't match pod affinity rules"
+	reasonSpread               = "node(s) didn't match pod topology spread constraints"
 	reasonInsufficientCPU      = "Insufficient cpu"
 	reasonInsufficientMemory   = "Insufficient memory"
 )
@@ -102,8 +104,13 @@ func placeChecked(pod *ordov1.Pod, nodes []*ordov1.NodeInfo, allPods []*ordov1.P
 	}
 
 	failures := make(map[string]int)
-	best, bestCount := "", 0
-	checkWhy := ""
+	type candidate struct {
+		node   *ordov1.NodeInfo
+		labels map[string]string
+		score  int64
+	}
+	var cands []candidate
+	spread := newSpread(pod, podNS, nodes, labelsOf, neighbours, nodeLabelsByName)
 	for _, n := range nodes {
 		name := n.GetMetadata().GetName()
 		labels := labelsOf[name]
@@ -121,28 +128,47 @@ func placeChecked(pod *ordov1.Pod, nodes []*ordov1.NodeInfo, allPods []*ordov1.P
 			why = reasonInsufficientCPU
 		case insufficient(want.MemoryBytes, used[name].MemoryBytes, n.GetCapacity().GetAllocatableMemoryBytes()):
 			why = reasonInsufficientMemory
+		case breaksAffinity(pod, podNS, labels, neighbours, nodeLabelsByName):
+			why = reasonAffinity
 		case breaksAntiAffinity(pod, podNS, labels, neighbours, nodeLabelsByName):
 			why = reasonAntiAffinity
 		case breaksExistingAntiAffinity(pod, podNS, labels, neighbours, nodeLabelsByName):
 			why = reasonExistingAntiAffinity
-		case check != nil && (best == "" || count[name] < bestCount || (count[name] == bestCount && name < best)):
-			if w := check(n, labels); w != "" {
-				if checkWhy == "" {
-					checkWhy = w
-				}
-				why = reasonVolumeNodeAffinity
-			}
+		case spread.breaks(labels):
+			why = reasonSpread
 		}
 		if why != "" {
 			failures[why]++
 			continue
 		}
-		if best == "" || count[name] < bestCount || (count[name] == bestCount && name < best) {
-			best, bestCount = name, count[name]
-		}
+		score := preferenceScore(pod, podNS, labels, neighbours, nodeLabelsByName) - spread.penalty(labels)
+		cands = append(cands, candidate{n, labels, score})
 	}
-	if best != "" {
-		return best, ""
+	// The most preferred node, then the one with the fewest pods, then by name.
+	sort.Slice(cands, func(i, j int) bool {
+		a, b := cands[i], cands[j]
+		if a.score != b.score {
+			return a.score > b.score
+		}
+		an, bn := a.node.GetMetadata().GetName(), b.node.GetMetadata().GetName()
+		if count[an] != count[bn] {
+			return count[an] < count[bn]
+		}
+		return an < bn
+	})
+	checkWhy := ""
+	for _, c := range cands {
+		if check == nil {
+			return c.node.GetMetadata().GetName(), ""
+		}
+		w := check(c.node, c.labels)
+		if w == "" {
+			return c.node.GetMetadata().GetName(), ""
+		}
+		if checkWhy == "" {
+			checkWhy = w
+		}
+		failures[reasonVolumeNodeAffinity]++
 	}
 	if checkWhy != "" {
 		return "", checkWhy
