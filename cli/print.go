@@ -17,6 +17,7 @@ import (
 
 	"github.com/ordoproject/ordo/internal/kinds"
 	"github.com/ordoproject/ordo/internal/labels"
+	"github.com/ordoproject/ordo/manifest/export"
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
 )
 
@@ -222,30 +223,30 @@ func compactJSON(m proto.Message) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// encodeItems renders one object (single) or {"items":[...]} as indented JSON or YAML.
+// encodeItems renders one object (single) or a kubectl List of them as
+// indented JSON or YAML, in the shape kubectl prints them.
 func encodeItems(format string, items []item, single bool) ([]byte, error) {
-	var doc []byte
+	var v any
 	if single && len(items) == 1 {
-		b, err := compactJSON(items[0].msg)
+		o, err := export.Object(items[0].msg)
 		if err != nil {
 			return nil, err
 		}
-		doc = b
+		v = o
 	} else {
-		var buf bytes.Buffer
-		buf.WriteString(`{"items":[`)
+		ms := make([]proto.Message, len(items))
 		for i, it := range items {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			b, err := compactJSON(it.msg)
-			if err != nil {
-				return nil, err
-			}
-			buf.Write(b)
+			ms[i] = it.msg
 		}
-		buf.WriteString(`]}`)
-		doc = buf.Bytes()
+		l, err := export.Objects(ms)
+		if err != nil {
+			return nil, err
+		}
+		v = l
+	}
+	doc, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
 	}
 	if format == "yaml" {
 		return yaml.JSONToYAML(doc)

@@ -293,29 +293,42 @@ func TestApplyGetScaleDelete(t *testing.T) {
 		t.Errorf("get svc: exit %d\n%s", code, out)
 	}
 
-	// -o json: {"items":[...]} of the proto objects, camelCase names.
+	// -o json: a kubectl List of Kubernetes-shaped objects.
 	code, out, _ = run(t, addr, "", "get", "pods", "-o", "json")
 	if code != 0 {
 		t.Fatalf("get pods -o json: exit %d", code)
 	}
 	var list struct {
-		Items []struct {
-			Metadata struct{ Name, CreationTime string }
-			NodeName string
-			Revision string
-			Status   struct {
-				Phase string
-				Ready bool
+		APIVersion, Kind string
+		Items            []struct {
+			APIVersion, Kind string
+			Metadata         struct {
+				Name              string
+				CreationTimestamp string
+				Labels            map[string]string
+				Annotations       map[string]string
+			}
+			Spec   struct{ NodeName string }
+			Status struct {
+				Phase      string
+				Conditions []struct{ Type, Status string }
 			}
 		}
 	}
 	if err := json.Unmarshal([]byte(out), &list); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
 	}
-	if len(list.Items) != 3 || list.Items[0].Metadata.Name != "web-0" || list.Items[0].NodeName != "node-1" ||
-		list.Items[0].Status.Phase != "POD_PHASE_RUNNING" || !list.Items[0].Status.Ready ||
-		list.Items[0].Revision != "web-5d8f" || list.Items[0].Metadata.CreationTime == "" {
-		t.Errorf("items = %+v", list.Items)
+	if list.Kind != "List" || list.APIVersion != "v1" || len(list.Items) != 3 {
+		t.Fatalf("list = %+v", list)
+	}
+	p0 := list.Items[0]
+	ready := false
+	for _, c := range p0.Status.Conditions {
+		ready = ready || (c.Type == "Ready" && c.Status == "True")
+	}
+	if p0.Kind != "Pod" || p0.APIVersion != "v1" || p0.Metadata.Name != "web-0" || p0.Spec.NodeName != "node-1" ||
+		p0.Status.Phase != "Running" || !ready || p0.Metadata.CreationTimestamp == "" || p0.Metadata.Annotations["ordo.dev/epoch"] == "" {
+		t.Errorf("items[0] = %+v", p0)
 	}
 	// -o yaml of one object: the object itself.
 	code, out, _ = run(t, addr, "", "get", "sts", "web", "-o", "yaml")
@@ -323,8 +336,8 @@ func TestApplyGetScaleDelete(t *testing.T) {
 	if err := yaml.Unmarshal([]byte(out), &set); code != 0 || err != nil {
 		t.Fatalf("get sts web -o yaml: %d %v\n%s", code, err, out)
 	}
-	if spec, _ := set["spec"].(map[string]any); spec["serviceName"] != "nginx" {
-		t.Errorf("yaml spec = %v", set["spec"])
+	if spec, _ := set["spec"].(map[string]any); spec["serviceName"] != "nginx" || set["kind"] != "StatefulSet" || set["apiVersion"] != "apps/v1" {
+		t.Errorf("yaml = %v", set)
 	}
 	code, out, _ = run(t, addr, "", "get", "pods", "-o", "name")
 	if code != 0 || out != "pod/web-0\npod/web-1\npod/web-2\n" {

@@ -71,19 +71,29 @@ func TestCLIWebExample(t *testing.T) {
 		md, _ := it["metadata"].(map[string]any)
 		if name, _ := md["name"].(string); strings.HasPrefix(name, "web-") {
 			seen++
+			// The Kubernetes shape: what kubectl's jq scripts read.
+			if it["kind"] != "Pod" || it["apiVersion"] != "v1" {
+				t.Errorf("%s: kind %v apiVersion %v", name, it["kind"], it["apiVersion"])
+			}
 			st, _ := it["status"].(map[string]any)
-			for _, k := range []string{"phase", "ready", "startedTime", "readyTime"} {
+			for _, k := range []string{"phase", "podIP", "startTime", "conditions", "containerStatuses"} {
 				if _, ok := st[k]; !ok {
 					t.Errorf("%s: status has no %s: %v", name, k, st)
 				}
 			}
-			for _, k := range []string{"nodeName", "revision"} {
-				if _, ok := it[k]; !ok {
-					t.Errorf("%s: no %s", name, k)
-				}
+			if st["phase"] != "Running" {
+				t.Errorf("%s: phase %v", name, st["phase"])
 			}
-			if _, ok := md["creationTime"]; !ok {
-				t.Errorf("%s: no metadata.creationTime", name)
+			spec, _ := it["spec"].(map[string]any)
+			if n, _ := spec["nodeName"].(string); n == "" {
+				t.Errorf("%s: no spec.nodeName", name)
+			}
+			labels, _ := md["labels"].(map[string]any)
+			if _, ok := labels["controller-revision-hash"]; !ok {
+				t.Errorf("%s: no controller-revision-hash label", name)
+			}
+			if _, ok := md["creationTimestamp"]; !ok {
+				t.Errorf("%s: no metadata.creationTimestamp", name)
 			}
 		}
 	}
