@@ -433,6 +433,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("connect to containerd at %s: %w", cfg.ContainerdAddress, err)
 	}
 	defer cc.Close()
+	if _, err := ImportImages(ctx, cc, cfg.ImportImages, log); err != nil {
+		return err
+	}
 	rt := NewContainerdRuntime(cc, cfg.Namespace, cfg.Snapshotter, cfg.CgroupParent)
 	netns := &network.NetNS{Dir: filepath.Join(cfg.StateDir, "netns")}
 	nodeNet := newNodeNet(netns, filepath.Join(cfg.StateDir, "network"), cfg.DNSUpstreams, log)

@@ -31,6 +31,7 @@ type Config struct {
 	Snapshotter       string            // default: containerd's (overlayfs)
 	CgroupParent      string            // default: containerd's /<namespace>/<container>
 	DNSUpstreams      []string          // for names outside the cluster domain; default: /etc/resolv.conf; "none": refuse
+	ImportImages      []string          // image archives loaded into containerd at start (no registry needed)
 	Logger            *slog.Logger
 
 	// Volumes makes pod volumes available on the node; Run requires it. The

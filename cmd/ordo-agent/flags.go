@@ -21,6 +21,7 @@ func parseFlags(args []string, stderr io.Writer) (agent.Config, error) {
 		labels  string
 		addrs   cliflag.List
 		dnsUp   cliflag.List
+		imports cliflag.List
 		maxPods int
 	)
 	fs.StringVar(&cfg.Scheduler, "scheduler", os.Getenv("ORDO_ADDR"), "scheduler address: unix:///path/ordo.sock or host:port (env ORDO_ADDR)")
@@ -34,6 +35,7 @@ func parseFlags(args []string, stderr io.Writer) (agent.Config, error) {
 	fs.StringVar(&cfg.Snapshotter, "snapshotter", "", "containerd snapshotter (default: containerd's default, overlayfs)")
 	fs.StringVar(&cfg.CgroupParent, "cgroup-parent", "", "cgroup under which pod containers go, as <parent>/<container> (default: containerd's /<namespace>/<container>)")
 	fs.Var(&dnsUp, "dns-upstream", "DNS server (host[:port], repeatable) for names outside the cluster domain; \"none\" refuses them (default: the node's /etc/resolv.conf)")
+	fs.Var(&imports, "import-image", "OCI or Docker image archive to load into containerd at start (repeatable), for nodes without a registry")
 	if err := fs.Parse(args); err != nil {
 		return agent.Config{}, err
 	}
@@ -47,6 +49,7 @@ func parseFlags(args []string, stderr io.Writer) (agent.Config, error) {
 	cfg.Labels = l
 	cfg.Addresses = addrs
 	cfg.DNSUpstreams = dnsUp
+	cfg.ImportImages = imports
 	cfg.MaxPods = int32(maxPods)
 	return cfg.WithDefaults()
 }
