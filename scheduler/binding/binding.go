@@ -188,7 +188,28 @@ func Needs(c *ordov1.PersistentVolumeClaim, classes []*ordov1.StorageClass) stri
 	if v := c.GetSpec().GetVolumeName(); v != "" {
 		s += " (volume " + v + ")"
 	}
-	return s
+	return s + provisionerNote(ClassOf(c, classes), classes)
+}
+
+// NoProvisioner is the provisioner of classes whose volumes are made by hand.
+const NoProvisioner = "kubernetes.io/no-provisioner"
+
+// provisionerNote says why no volume will appear by itself for a class:
+// it does not exist, or its provisioner is not one ordo runs.
+func provisionerNote(class string, classes []*ordov1.StorageClass) string {
+	if class == "" {
+		return ""
+	}
+	for _, sc := range classes {
+		if sc.GetMetadata().GetName() != class {
+			continue
+		}
+		if p := sc.GetProvisioner(); p != "" && p != NoProvisioner {
+			return fmt.Sprintf("; storageclass %s names provisioner %s, which ordo does not run: create a PersistentVolume of that class", class, p)
+		}
+		return ""
+	}
+	return fmt.Sprintf("; storageclass %q not found", class)
 }
 
 func shortMode(m string) string {

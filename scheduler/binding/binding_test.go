@@ -244,3 +244,18 @@ func TestPinnedNode(t *testing.T) {
 		t.Errorf("PinnedNode without affinity = %q", got)
 	}
 }
+
+// A claim of a class whose provisioner ordo does not run, or of no known
+// class, says so in its reason.
+func TestNeedsNamesMissingProvisioner(t *testing.T) {
+	classes := []*ordov1.StorageClass{{Metadata: &ordov1.ObjectMeta{Name: "standard"}, Provisioner: "kubernetes.io/gce-pd"}}
+	c := &ordov1.PersistentVolumeClaim{Metadata: &ordov1.ObjectMeta{Name: "data-zk-0"}, Spec: &ordov1.PersistentVolumeClaimSpec{
+		AccessModes: []string{"ReadWriteOnce"}, Storage: "10Gi", StorageBytes: 10 << 30, StorageClassName: "standard", StorageClassSet: true}}
+	if _, why := Choose(c, nil, classes, nil); !strings.Contains(why, "provisioner kubernetes.io/gce-pd, which ordo does not run") {
+		t.Fatalf("why = %q", why)
+	}
+	c.Spec.StorageClassName = "fast"
+	if _, why := Choose(c, nil, classes, nil); !strings.Contains(why, `storageclass "fast" not found`) {
+		t.Fatalf("why = %q", why)
+	}
+}
