@@ -201,6 +201,7 @@ type fakeAgent struct {
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced on every received message
 	desired []*ordov1.Pod
+	config  *ordov1.DesiredPods // the config data of the latest list
 	version uint64
 	msgs    int
 	seen    map[string]bool   // every pod name ever desired
@@ -285,6 +286,7 @@ func (a *fakeAgent) receive(stream ordov1.Node_ConnectClient) {
 		}
 		a.version = d.GetVersion()
 		a.desired = d.GetPods()
+		a.config = &ordov1.DesiredPods{ConfigMaps: d.GetConfigMaps(), Secrets: d.GetSecrets()}
 		a.msgs++
 		for _, p := range d.GetPods() {
 			a.seen[p.GetMetadata().GetName()] = true
