@@ -98,7 +98,7 @@ func New(ctx context.Context, cfg Config, rt Runtime, net PodNetwork) *Agent {
 		notify:  make(chan struct{}, 1),
 	}
 	a.env = &podEnv{rt: rt, net: net, stateDir: cfg.StateDir, nodeName: cfg.NodeName, log: log, report: a.report,
-		vols: cfg.Volumes}
+		vols: cfg.Volumes, config: newConfigStore(), resources: detectNodeResources(cfg.StateDir)}
 	if len(cfg.Addresses) > 0 {
 		a.env.nodeIP = cfg.Addresses[0]
 	}
@@ -331,7 +331,7 @@ func (a *Agent) session(ctx context.Context, client ordov1.NodeClient) (connecte
 			}
 			if d := msg.GetDesired(); d != nil {
 				a.log.Debug("desired pods", "version", d.GetVersion(), "pods", len(d.GetPods()))
-				a.ApplyDesired(d.GetPods())
+				a.ApplyDesiredPods(d)
 			}
 			if nc := msg.GetNetwork(); nc != nil {
 				a.configureNetwork(sctx, nc)

@@ -50,6 +50,9 @@ type podEnv struct {
 	dns      func() (server, domain string) // nil: pods keep the image's resolv.conf
 	log      *slog.Logger
 	report   func(*ordov1.PodStatusReport)
+
+	config    *configStore  // ConfigMaps and Secrets for env and volumes
+	resources nodeResources // unset limits in the downward API
 }
 
 func (e *podEnv) podDir(key string) string { return filepath.Join(e.stateDir, "pods", key) }
@@ -115,6 +118,7 @@ type podWorker struct {
 	netns                  network.Pod
 	volumes                map[string]volumes.Source
 	ctrs                   []*ctrState
+	cfg                    podConfig // resolved environments, config volume updates
 	startedTime, readyTime time.Time
 	wasReady               bool
 	exitCode               int32
@@ -345,18 +349,15 @@ func (w *podWorker) containerConfig(c *ctrState) ContainerConfig {
 		identity.LabelNode:      w.env.nodeName,
 		labelGrace:              strconv.FormatInt(int64(w.grace/time.Second), 10),
 	}
-	env := make([]string, 0, len(c.spec.GetEnv()))
-	for _, e := range c.spec.GetEnv() {
-		env = append(env, e.GetName()+"="+e.GetValue())
-	}
+	env, command, args := w.containerEnv(c)
 	dir := w.env.podDir(w.key)
 	cfg := ContainerConfig{
 		ID:         c.id,
 		Image:      c.spec.GetImage(),
 		PullPolicy: c.spec.GetImagePullPolicy(),
 		Labels:     labels,
-		Command:    c.spec.GetCommand(),
-		Args:       c.spec.GetArgs(),
+		Command:    command,
+		Args:       args,
 		Env:        env,
 		WorkingDir: c.spec.GetWorkingDir(),
 		Hostname:   w.utsHostname(),
@@ -410,6 +411,12 @@ func (w *podWorker) startContainer(ctx context.Context, i int) bool {
 			continue
 		}
 		tImage := time.Now()
+		if err := w.resolveContainer(c); err != nil {
+			if !w.configNotReady(ctx, c, attempt, err) {
+				return false
+			}
+			continue
+		}
 		if err := w.env.rt.Create(ctx, w.containerConfig(c)); err != nil {
 			if ctx.Err() != nil || !fail(attempt, "CreateContainerError", err) {
 				return false

@@ -25,17 +25,41 @@ const reasonFailedMount = "FailedMount"
 
 // prepareVolumes makes the pod's resolved volumes available, retrying with
 // back-off while one cannot be (the pod stays Pending with reason
-// FailedMount and what to fix). It returns false when the pod is stopped or
-// ctx ends first.
+// FailedMount and what to fix; a change of the config data retries at
+// once). The volume manager prepares the storage volumes; the agent writes
+// configMap, secret, downwardAPI and projected volumes itself and keeps
+// them up to date. It returns false when the pod is stopped or ctx ends
+// first.
 func (w *podWorker) prepareVolumes(ctx context.Context) bool {
 	rvs := w.pod.GetResolvedVolumes()
-	if len(rvs) == 0 || w.env.vols == nil {
+	var storage, config []*ordov1.ResolvedVolume
+	for _, v := range rvs {
+		if isConfigVolume(v) {
+			config = append(config, v)
+		} else {
+			storage = append(storage, v)
+		}
+	}
+	if len(config) == 0 && (len(storage) == 0 || w.env.vols == nil) {
 		return true
 	}
 	for attempt := 1; ; attempt++ {
-		src, err := w.env.vols.Prepare(ctx, w.key, rvs)
+		changed := w.env.config.changed()
+		src, err := w.prepareStorage(ctx, storage)
+		if err == nil && len(config) > 0 {
+			var cs map[string]volumes.Source
+			if cs, err = w.writeConfigVolumes(config); err == nil {
+				if src == nil {
+					src = map[string]volumes.Source{}
+				}
+				for k, v := range cs {
+					src[k] = v
+				}
+			}
+		}
 		if err == nil {
 			w.volumes = src
+			w.startConfigUpdates(config, changed)
 			return true
 		}
 		if ctx.Err() != nil {
@@ -46,10 +70,23 @@ func (w *podWorker) prepareVolumes(ctx context.Context) bool {
 			w.reason, w.message = reasonFailedMount, err.Error()
 			w.publish()
 		}
-		if !sleep(ctx, backoff(attempt, 200*time.Millisecond, 10*time.Second)) {
+		t := time.NewTimer(backoff(attempt, 200*time.Millisecond, 10*time.Second))
+		select {
+		case <-ctx.Done():
+			t.Stop()
 			return false
+		case <-changed:
+		case <-t.C:
 		}
+		t.Stop()
 	}
+}
+
+func (w *podWorker) prepareStorage(ctx context.Context, rvs []*ordov1.ResolvedVolume) (map[string]volumes.Source, error) {
+	if len(rvs) == 0 || w.env.vols == nil {
+		return nil, nil
+	}
+	return w.env.vols.Prepare(ctx, w.key, rvs)
 }
 
 // mounts are container c's volume mounts. A mount whose volume the pod does
@@ -68,6 +105,7 @@ func (w *podWorker) mounts(c *ctrState) []volumes.Mount {
 }
 
 func (w *podWorker) releaseVolumes() {
+	w.releaseConfigVolumes()
 	if w.env.vols == nil {
 		return
 	}

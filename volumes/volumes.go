@@ -8,6 +8,10 @@
 //	                   <state-dir>/nfs/<pv>, shared by that node's pods,
 //	                   unmounted when the last of them goes
 //
+// AtomicWriter writes the files of configMap, secret, downwardAPI and
+// projected volumes (the agent computes their content) so that updates
+// replace the whole set at once, as the kubelet does.
+//
 // Paths are checked: no ".." escapes, and no source inside the agent's own
 // state directory.
 package volumes
