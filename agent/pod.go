@@ -712,7 +712,11 @@ func (w *podWorker) teardown(ctx context.Context) {
 			mu   sync.Mutex
 			errs []error
 		)
+		pending := make([]string, 0, len(ids))
 		for id := range ids {
+			pending = append(pending, id)
+		}
+		for _, id := range pending {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
