@@ -72,6 +72,18 @@ func init() {
 			header: []string{"NAME", "ENDPOINTS", "AGE"},
 			row:    rowOf(endpointsRow),
 		},
+		kinds.ConfigMap: {
+			header: []string{"NAME", "DATA", "AGE"},
+			row:    rowOf(configMapRow),
+		},
+		kinds.Secret: {
+			header: []string{"NAME", "TYPE", "DATA", "AGE"},
+			row:    rowOf(secretRow),
+		},
+		kinds.PodDisruptionBudget: {
+			header: []string{"NAME", "MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"},
+			row:    rowOf(podDisruptionBudgetRow),
+		},
 	}
 }
 

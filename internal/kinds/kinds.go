@@ -31,6 +31,9 @@ const (
 	StorageClass          = "StorageClass"
 	Endpoints             = "Endpoints"
 	ControllerRevision    = "ControllerRevision"
+	ConfigMap             = "ConfigMap"
+	Secret                = "Secret"
+	PodDisruptionBudget   = "PodDisruptionBudget"
 )
 
 // Kind is one row of the table.
@@ -125,6 +128,24 @@ var table = []Kind{
 		(*ordov1.Object).GetStorageClass,
 		func(r *ordov1.ListResponse) *[]*ordov1.StorageClass { return &r.StorageClasses }),
 	endpointsKind(),
+	wrapped(Kind{Name: ConfigMap, Plural: "configmaps", Short: []string{"cm"}, APIVersion: "v1", Namespaced: true, Stored: false},
+		func(m *ordov1.ConfigMap) *ordov1.Object {
+			return &ordov1.Object{Kind: &ordov1.Object_ConfigMap{ConfigMap: m}}
+		},
+		(*ordov1.Object).GetConfigMap,
+		func(r *ordov1.ListResponse) *[]*ordov1.ConfigMap { return &r.ConfigMaps }),
+	wrapped(Kind{Name: Secret, Plural: "secrets", Short: []string{"sec"}, APIVersion: "v1", Namespaced: true, Stored: false},
+		func(m *ordov1.Secret) *ordov1.Object {
+			return &ordov1.Object{Kind: &ordov1.Object_Secret{Secret: m}}
+		},
+		(*ordov1.Object).GetSecret,
+		func(r *ordov1.ListResponse) *[]*ordov1.Secret { return &r.Secrets }),
+	wrapped(Kind{Name: PodDisruptionBudget, Plural: "poddisruptionbudgets", Short: []string{"pdb"}, APIVersion: "policy/v1", Namespaced: true, Stored: false},
+		func(m *ordov1.PodDisruptionBudget) *ordov1.Object {
+			return &ordov1.Object{Kind: &ordov1.Object_PodDisruptionBudget{PodDisruptionBudget: m}}
+		},
+		(*ordov1.Object).GetPodDisruptionBudget,
+		func(r *ordov1.ListResponse) *[]*ordov1.PodDisruptionBudget { return &r.PodDisruptionBudgets }),
 }
 
 func podKind() Kind {
