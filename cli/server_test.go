@@ -45,7 +45,7 @@ func (s *controlDouble) Apply(_ context.Context, req *ordov1.ApplyRequest) (*ord
 		if err != nil {
 			return nil, errdefs.ToGRPC(err)
 		}
-		objs = append(objs, decoded...)
+		objs = append(objs, decoded.Objects...)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -373,7 +373,7 @@ func TestApplyRejectedByServer(t *testing.T) {
 	if code != 1 || out != "" {
 		t.Fatalf("exit %d, stdout %q", code, out)
 	}
-	if want := `error: <stdin>: StatefulSet "web": spec.replica: unknown field "replica" (did you mean "replicas"?)` + "\n"; errOut != want {
+	if want := `error: <stdin>: StatefulSet default/web: spec.replica: unknown field "replica" (did you mean "replicas"?)` + "\n"; errOut != want {
 		t.Errorf("stderr %q, want %q", errOut, want)
 	}
 }
