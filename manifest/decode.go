@@ -265,7 +265,7 @@ func typeAt(t reflect.Type, path string) reflect.Type {
 	for path != "" {
 		var seg string
 		seg, path, _ = strings.Cut(path, ".")
-		name, idx, _ := strings.Cut(seg, "[")
+		name, _, _ := strings.Cut(seg, "[")
 		for t.Kind() == reflect.Pointer {
 			t = t.Elem()
 		}
@@ -277,7 +277,7 @@ func typeAt(t reflect.Type, path string) reflect.Type {
 			return nil
 		}
 		t = ft
-		for n := strings.Count("["+idx, "["); n > 1; n-- {
+		for n := strings.Count(seg, "["); n > 0; n-- {
 			for t.Kind() == reflect.Pointer {
 				t = t.Elem()
 			}
