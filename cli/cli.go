@@ -126,7 +126,8 @@ func (a *app) run(ctx context.Context, argv []string) int {
 	return 0
 }
 
-// fail prints err as "error: <message>" and returns the exit status.
+// fail prints err as "error: <message>", a line for each line of the
+// message, and returns the exit status.
 func (a *app) fail(err error) int {
 	var ue *usageError
 	if errors.As(err, &ue) {
@@ -137,7 +138,9 @@ func (a *app) fail(err error) int {
 	if errors.As(err, &se) || errors.Is(err, context.Canceled) {
 		return 1
 	}
-	fmt.Fprintf(a.stderr, "error: %s\n", err)
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintf(a.stderr, "error: %s\n", line)
+	}
 	return 1
 }
 
@@ -252,15 +255,28 @@ func (a *app) readManifests(args *args) ([]manifestFile, error) {
 }
 
 // decodeAll checks every manifest locally, so that a mistake in any file
-// changes nothing.
-func decodeAll(files []manifestFile) ([][]*ordov1.Object, error) {
-	var out [][]*ordov1.Object
+// changes nothing. Every problem of every file is reported, each on its own
+// line naming the file.
+func decodeAll(files []manifestFile) ([]*manifest.Result, error) {
+	var out []*manifest.Result
+	var problems []string
 	for _, f := range files {
-		objs, err := manifest.Decode(f.data)
+		res, err := manifest.Decode(f.data)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f.name, err)
+			var merr *manifest.Error
+			if errors.As(err, &merr) {
+				for _, p := range merr.Problems {
+					problems = append(problems, f.name+": "+p)
+				}
+				continue
+			}
+			problems = append(problems, f.name+": "+err.Error())
+			continue
 		}
-		out = append(out, objs)
+		out = append(out, res)
+	}
+	if len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "\n"))
 	}
 	return out, nil
 }
@@ -280,14 +296,31 @@ func (a *app) apply(ctx context.Context, args *args) error {
 	if err != nil {
 		return err
 	}
+	// Fields and objects accepted without effect, as kubectl prints the
+	// API server's warnings.
+	warned := map[string]bool{}
+	warn := func(ws []string) {
+		for _, w := range ws {
+			if !warned[w] {
+				warned[w] = true
+				fmt.Fprintf(a.stderr, "Warning: %s\n", w)
+			}
+		}
+	}
+	for _, res := range decoded {
+		warn(res.Warnings)
+	}
 	c, err := a.dial()
 	if err != nil {
 		return err
 	}
 	dry := args.bools["dry-run"]
 	for i, f := range files {
+		if len(decoded[i].Objects) == 0 {
+			continue // only objects that are not stored
+		}
 		cctx, cancel := context.WithTimeout(ctx, requestTimeout)
-		resp, err := c.Apply(cctx, &ordov1.ApplyRequest{Objects: decoded[i], DryRun: dry})
+		resp, err := c.Apply(cctx, &ordov1.ApplyRequest{Objects: decoded[i].Objects, DryRun: dry})
 		cancel()
 		if err != nil {
 			err = a.rpcError(err)
@@ -296,6 +329,7 @@ func (a *app) apply(ctx context.Context, args *args) error {
 			}
 			return err
 		}
+		warn(resp.GetWarnings())
 		for _, r := range resp.GetResults() {
 			suffix := ""
 			if dry {
@@ -571,8 +605,8 @@ func (a *app) delete(ctx context.Context, args *args) error {
 		if err != nil {
 			return err
 		}
-		for _, objs := range decoded {
-			for _, o := range objs {
+		for _, res := range decoded {
+			for _, o := range res.Objects {
 				kind, ns, name := manifest.Ref(o)
 				refs = append(refs, ref{kind, ns, name})
 			}

@@ -257,7 +257,11 @@ func TestLocalValidationStoresNothing(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d", code)
 	}
-	if want := "error: <stdin>: StatefulSet \"web\": spec.replicas: must be >= 0\n"; errb.String() != want {
+	// Every problem, each on its own line naming the file and the object.
+	want := "error: <stdin>: StatefulSet default/web: spec.replicas: must be >= 0\n" +
+		"error: <stdin>: StatefulSet default/web: spec.selector: required\n" +
+		"error: <stdin>: StatefulSet default/web: spec.template.spec.containers: must have at least one container\n"
+	if errb.String() != want {
 		t.Errorf("stderr %q, want %q", errb.String(), want)
 	}
 }

@@ -45,7 +45,7 @@ func (s *controlDouble) Apply(_ context.Context, req *ordov1.ApplyRequest) (*ord
 		if err != nil {
 			return nil, errdefs.ToGRPC(err)
 		}
-		objs = append(objs, decoded...)
+		objs = append(objs, decoded.Objects...)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -386,7 +386,7 @@ func TestApplyRejectedByServer(t *testing.T) {
 	if code != 1 || out != "" {
 		t.Fatalf("exit %d, stdout %q", code, out)
 	}
-	if want := `error: <stdin>: StatefulSet "web": spec.replica: unknown field "replica" (did you mean "replicas"?)` + "\n"; errOut != want {
+	if want := `error: <stdin>: StatefulSet default/web: spec.replica: unknown field "replica" (did you mean "replicas"?)` + "\n"; errOut != want {
 		t.Errorf("stderr %q, want %q", errOut, want)
 	}
 }
@@ -466,5 +466,30 @@ func TestDescribe(t *testing.T) {
 	code, out, _ = run(t, addr, "", "describe", "pod", "web-0")
 	if code != 0 || !strings.Contains(out, "Node:                     node-1\n") || !strings.Contains(out, "Status:                   Running\n") || !strings.Contains(out, "Events:                   <none>\n") {
 		t.Errorf("describe pod web-0: exit %d\n%s", code, out)
+	}
+}
+
+// Fields and objects accepted without effect are applied, with a warning
+// each on stderr, as kubectl prints the API server's.
+func TestApplyPrintsWarnings(t *testing.T) {
+	d, addr := startServer(t)
+	in := strings.Replace(webYAML, "      containers:", "      serviceAccountName: web\n      containers:", 1) +
+		"---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web}\n"
+	code, out, errOut := run(t, addr, in, "apply", "-f", "-")
+	if code != 0 || out != "service/nginx created\nstatefulset/web created\n" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	want := "Warning: StatefulSet default/web: spec.template.spec.serviceAccountName: pods here have no API to reach; accepted without effect\n" +
+		"Warning: ServiceAccount default/web: not stored: pods here have no API to call, so service accounts and their permissions have no effect\n"
+	if errOut != want {
+		t.Errorf("stderr %q, want %q", errOut, want)
+	}
+	if d.sets["web"].GetSpec().GetTemplate().GetSpec().GetServiceAccountName() != "web" {
+		t.Errorf("set = %v", d.sets["web"])
+	}
+	// A file of objects that are not stored calls nothing.
+	code, out, errOut = run(t, "unix:///nonexistent/ordo.sock", "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web}\n", "apply", "-f", "-")
+	if code != 0 || out != "" || !strings.HasPrefix(errOut, "Warning: ServiceAccount default/web: not stored") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }

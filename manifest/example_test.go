@@ -24,10 +24,11 @@ spec:
       - name: nginx
         image: nginx
         resources: {limits: {memory: 1Gi}}
+        stdin: true
 `))
 	fmt.Println(err)
 
-	objs, err := manifest.Decode([]byte(`
+	res, err := manifest.Decode([]byte(`
 apiVersion: v1
 kind: Service
 metadata: {name: nginx}
@@ -39,8 +40,9 @@ spec:
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(manifest.Ref(objs[0]))
+	fmt.Println(manifest.Ref(res.Objects[0]))
 	// Output:
-	// StatefulSet "web": spec.replica: unknown field "replica" (did you mean "replicas"?); spec.template.spec.containers[0].resources: field not supported
+	// StatefulSet default/web: spec.replica: unknown field "replica" (did you mean "replicas"?)
+	// StatefulSet default/web: spec.template.spec.containers[0].stdin: field not supported
 	// Service default nginx
 }

@@ -9,35 +9,30 @@ import (
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
 )
 
-// decoder reads documents of one kind: into the Kubernetes-shaped struct
-// that names the fields ordo accepts, then into the API message.
+// decoder reads documents of one kind: into its Kubernetes API type, then
+// into the API message.
 type decoder struct {
-	target  func() any // a new struct to unmarshal the document into
-	convert func(target any) (proto.Message, error)
+	target  func() any // a new Kubernetes object to decode the document into
+	convert func(c *conv, target any) proto.Message
 }
 
 // decoders are the kinds a manifest may hold, by their internal/kinds
 // names; each travels in the API as an Object.
 var decoders = map[string]decoder{
-	kinds.StatefulSet:           decoderOf(convertStatefulSet),
-	kinds.Service:               decoderOf(convertService),
-	kinds.PersistentVolume:      decoderOf(convertPV),
-	kinds.PersistentVolumeClaim: decoderOf(convertPVC),
-	kinds.StorageClass: decoderOf(func(in *storageClass) (*ordov1.StorageClass, error) {
-		return convertSC(in), nil
-	}),
+	kinds.StatefulSet:           decoderOf((*conv).statefulSet),
+	kinds.Service:               decoderOf((*conv).service),
+	kinds.PersistentVolume:      decoderOf((*conv).persistentVolume),
+	kinds.PersistentVolumeClaim: decoderOf((*conv).persistentVolumeClaim),
+	kinds.StorageClass:          decoderOf((*conv).storageClass),
+	kinds.ConfigMap:             decoderOf((*conv).configMap),
+	kinds.Secret:                decoderOf((*conv).secret),
+	kinds.PodDisruptionBudget:   decoderOf((*conv).podDisruptionBudget),
 }
 
-func decoderOf[In any, Out proto.Message](convert func(*In) (Out, error)) decoder {
+func decoderOf[In any, Out proto.Message](convert func(*conv, *In) Out) decoder {
 	return decoder{
-		target: func() any { return new(In) },
-		convert: func(target any) (proto.Message, error) {
-			out, err := convert(target.(*In))
-			if err != nil {
-				return nil, err
-			}
-			return out, nil
-		},
+		target:  func() any { return new(In) },
+		convert: func(c *conv, target any) proto.Message { return convert(c, target.(*In)) },
 	}
 }
 

@@ -38,10 +38,11 @@ spec:
 
 func decodeOne(t *testing.T, doc string) *ordov1.StatefulSet {
 	t.Helper()
-	objs, err := manifest.Decode([]byte(doc))
+	res, err := manifest.Decode([]byte(doc))
 	if err != nil {
 		t.Fatalf("Decode: %v", err)
 	}
+	objs := res.Objects
 	if len(objs) != 1 || objs[0].GetStatefulSet() == nil {
 		t.Fatalf("Decode returned %v, want one StatefulSet", objs)
 	}
@@ -243,25 +244,45 @@ func TestDecodeErrors(t *testing.T) {
 		old, new string // replace old with new in base; old "" appends new
 		want     string // error message must contain this
 	}{
-		{"negative replicas", "replicas: 2", "replicas: -1", `StatefulSet "web": spec.replicas: must be >= 0`},
+		{"negative replicas", "replicas: 2", "replicas: -1", `StatefulSet default/web: spec.replicas: must be >= 0`},
 		{"replicas not a number", "replicas: 2", "replicas: two", `spec.replicas: must be an integer`},
 		{"huge replicas", "replicas: 2", "replicas: 99999999999", `spec.replicas: 99999999999 is out of range`},
 		{"fractional replicas", "replicas: 2", "replicas: 1.5", `spec.replicas: must be an integer`},
-		{"unknown spec field", "replicas: 2", "replica: 2", `StatefulSet "web": spec.replica: unknown field "replica" (did you mean "replicas"?)`},
+		{"unknown spec field", "replicas: 2", "replica: 2", `StatefulSet default/web: spec.replica: unknown field "replica" (did you mean "replicas"?)`},
 		{"unknown container field", "        image: ordo", "        imagee: x\n        image: ordo", cpath + `.imagee: unknown field "imagee"`},
-		{"resources", "", "        resources: {limits: {cpu: 1}}\n", cpath + `.resources: field not supported`},
+		{"resource claims", "", "        resources: {claims: [{name: gpu}]}\n", cpath + `.resources.claims: field not supported`},
+		{"extended resource", "", "        resources: {limits: {nvidia.com/gpu: 1}}\n", cpath + `.resources.limits.nvidia.com/gpu: not supported (supported: cpu, memory)`},
+		{"bad quantity", "", "        resources: {requests: {memory: 1Qi}}\n", cpath + `.resources.requests.memory: "1Qi" is not a quantity`},
+		{"fractional memory", "", "        resources: {requests: {memory: 1.5}}\n", cpath + `.resources.requests.memory: "1.5" is not a whole number of bytes`},
+		{"request above limit", "", "        resources: {requests: {cpu: 2}, limits: {cpu: 1}}\n", cpath + `.resources.requests.cpu: 2 must be less than or equal to the cpu limit 1`},
 		{"volumeMounts name", "", "        volumeMounts: [{name: www, mountPath: /x}]\n", cpath + `.volumeMounts[0].name: "www" names no volume and no volume claim template`},
 		{"mountPath relative", "", "        volumeMounts: [{name: d, mountPath: data}]\n", cpath + `.volumeMounts[0].mountPath: "data": must be an absolute path`},
 		{"subPath escape", "", "        volumeMounts: [{name: d, mountPath: /data, subPath: a/../../b}]\n", cpath + `.volumeMounts[0].subPath: "a/../../b": must not contain '..'`},
 		{"subPath absolute", "", "        volumeMounts: [{name: d, mountPath: /data, subPath: /b}]\n", cpath + `.volumeMounts[0].subPath: "/b": must be a relative path`},
-		{"securityContext", "", "        securityContext: {privileged: true}\n", cpath + `.securityContext: field not supported`},
-		{"lifecycle", "", "        lifecycle: {}\n", cpath + `.lifecycle: field not supported`},
+		{"seLinuxOptions", "", "        securityContext: {seLinuxOptions: {level: s0}}\n", cpath + `.securityContext.seLinuxOptions: field not supported`},
+		{"capability", "", "        securityContext: {capabilities: {add: [net_admin]}}\n", cpath + `.securityContext.capabilities.add[0]: "net_admin" is not a capability name`},
+		{"seccomp localhost", "", "        securityContext: {seccompProfile: {type: Localhost}}\n", cpath + `.securityContext.seccompProfile.type: "Localhost" is not supported`},
+		{"privileged escalation", "", "        securityContext: {privileged: true, allowPrivilegeEscalation: false}\n", cpath + `.securityContext.allowPrivilegeEscalation: cannot be false when privileged is true`},
+		{"stopSignal", "", "        lifecycle: {stopSignal: SIGUSR1}\n", cpath + `.lifecycle.stopSignal: field not supported`},
+		{"preStop two handlers", "", "        lifecycle: {preStop: {exec: {command: [x]}, sleep: {seconds: 1}}}\n", cpath + `.lifecycle.preStop: must have exactly one handler`},
+		{"postStart named port", "", "        lifecycle: {postStart: {httpGet: {port: admin}}}\n", cpath + `.lifecycle.postStart.httpGet.port: no container port named "admin"`},
 		{"nfs pod volume", "      containers:", "      volumes: [{name: d, nfs: {server: a, path: /x}}]\n      containers:", `spec.template.spec.volumes[0].nfs: field not supported`},
-		{"configMap volume", "      containers:", "      volumes: [{name: d, configMap: {name: x}}]\n      containers:", `spec.template.spec.volumes[0].configMap: field not supported`},
+		{"csi volume", "      containers:", "      volumes: [{name: d, csi: {driver: x}}]\n      containers:", `spec.template.spec.volumes[0].csi: field not supported`},
+		{"configMap volume name", "      containers:", "      volumes: [{name: d, configMap: {}}]\n      containers:", `spec.template.spec.volumes[0].configMap.name: required`},
+		{"configMap item path", "      containers:", "      volumes: [{name: d, configMap: {name: x, items: [{key: a, path: ../a}]}}]\n      containers:", `spec.template.spec.volumes[0].configMap.items[0].path: "../a": must not contain '..'`},
+		{"token projection", "      containers:", "      volumes: [{name: d, projected: {sources: [{serviceAccountToken: {path: t}}]}}]\n      containers:", `spec.template.spec.volumes[0].projected.sources[0].serviceAccountToken: field not supported`},
 		{"hostPath relative", "      containers:", "      volumes: [{name: d, hostPath: {path: data}}]\n      containers:", `spec.template.spec.volumes[0].hostPath.path: "data": must be an absolute path`},
 		{"hostPath dotdot", "      containers:", "      volumes: [{name: d, hostPath: {path: /a/../etc}}]\n      containers:", `spec.template.spec.volumes[0].hostPath.path: "/a/../etc": must not contain '..'`},
-		{"initContainers", "      containers:", "      initContainers: []\n      containers:", `spec.template.spec.initContainers: field not supported`},
-		{"tolerations", "      containers:", "      tolerations: []\n      containers:", `spec.template.spec.tolerations: field not supported`},
+		{"ephemeralContainers", "      containers:", "      ephemeralContainers: [{name: x, image: y}]\n      containers:", `spec.template.spec.ephemeralContainers: field not supported`},
+		{"init container probe", "      containers:", "      initContainers: [{name: init, image: i, readinessProbe: {exec: {command: [x]}}}]\n      containers:", `spec.template.spec.initContainers[0].readinessProbe: may not be set for an init container unless it is a sidecar`},
+		{"init container name clash", "      containers:", "      initContainers: [{name: nginx, image: i}]\n      containers:", `spec.template.spec.containers[0].name: duplicate container name "nginx"`},
+		{"container restartPolicy", "", "        restartPolicy: Always\n", cpath + `.restartPolicy: may only be set for init containers`},
+		{"hostAliases", "      containers:", "      hostAliases: [{ip: 10.0.0.1, hostnames: [a]}]\n      containers:", `spec.template.spec.hostAliases: field not supported`},
+		{"toleration operator", "      containers:", "      tolerations: [{key: a, operator: Exists, value: b}]\n      containers:", `spec.template.spec.tolerations[0].value: must be empty when operator is Exists`},
+		{"spread skew", "      containers:", "      topologySpreadConstraints: [{maxSkew: 0, topologyKey: zone, whenUnsatisfiable: DoNotSchedule}]\n      containers:", `spec.template.spec.topologySpreadConstraints[0].maxSkew: must be >= 1`},
+		{"spread minDomains", "      containers:", "      topologySpreadConstraints: [{maxSkew: 1, minDomains: 2, topologyKey: zone, whenUnsatisfiable: DoNotSchedule}]\n      containers:", `spec.template.spec.topologySpreadConstraints[0].minDomains: field not supported`},
+		{"dnsPolicy", "      containers:", "      dnsPolicy: None\n      containers:", `spec.template.spec.dnsPolicy: "None" is not supported (supported: ClusterFirst, ClusterFirstWithHostNet)`},
+		{"template namespace", "      labels:\n        app: nginx\n    spec", "      namespace: other\n      labels:\n        app: nginx\n    spec", `spec.template.metadata.namespace: "other": must be the set's namespace "default"`},
 		{"claim template storage", "  serviceName: nginx", "  serviceName: nginx\n  volumeClaimTemplates: [{metadata: {name: www}, spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Qi}}}}]", `spec.volumeClaimTemplates[0].spec.resources.requests.storage: "1Qi" is not a quantity`},
 		{"claim template modes", "  serviceName: nginx", "  serviceName: nginx\n  volumeClaimTemplates: [{metadata: {name: www}, spec: {accessModes: [ReadWriteSome], resources: {requests: {storage: 1Gi}}}}]", `spec.volumeClaimTemplates[0].spec.accessModes[0]: "ReadWriteSome" is not supported`},
 		{"retention", "  serviceName: nginx", "  serviceName: nginx\n  persistentVolumeClaimRetentionPolicy: {whenScaled: Keep}", `spec.persistentVolumeClaimRetentionPolicy.whenScaled: "Keep" is not supported`},
@@ -269,7 +290,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"bad name", "  name: web\n", "  name: Web_1\n", `metadata.name: "Web_1": must be a DNS-1123 label`},
 		{"long name", "  name: web\n", "  name: " + strings.Repeat("a", 62) + "\n", `would exceed 63 characters`},
 		{"bad namespace", "  name: web\n", "  name: web\n  namespace: Team\n", `metadata.namespace: "Team"`},
-		{"no selector", "  selector:\n    matchLabels:\n      app: nginx\n", "", `StatefulSet "web": spec.selector: required`},
+		{"no selector", "  selector:\n    matchLabels:\n      app: nginx\n", "", `StatefulSet default/web: spec.selector: required`},
 		{"selector mismatch", "      app: nginx\n  template", "      app: other\n  template", `spec.selector: does not match spec.template.metadata.labels`},
 		{"bad selector op", "    matchLabels:\n      app: nginx\n", "    matchExpressions:\n    - {key: app, operator: Equals, values: [nginx]}\n", `spec.selector.matchExpressions[0].operator: "Equals" is not supported`},
 		{"Exists with values", "    matchLabels:\n      app: nginx\n", "    matchExpressions:\n    - {key: app, operator: Exists, values: [nginx]}\n", `spec.selector.matchExpressions[0].values: must be empty`},
@@ -289,7 +310,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"port 0", "containerPort: 80", "containerPort: 0", cpath + `.ports[0].containerPort: must be between 1 and 65535`},
 		{"port too big", "containerPort: 80", "containerPort: 70000", cpath + `.ports[0].containerPort: must be between 1 and 65535`},
 		{"port protocol", "          name: web\n", "          name: web\n          protocol: SCTP\n", cpath + `.ports[0].protocol: "SCTP" is not supported`},
-		{"hostPort", "          name: web\n", "          name: web\n          hostPort: 80\n", cpath + `.ports[0].hostPort: field not supported`},
+		{"stdin", "", "        stdin: true\n", cpath + `.stdin: field not supported`},
+		{"hostPort range", "          name: web\n", "          name: web\n          hostPort: 70000\n", cpath + `.ports[0].hostPort: must be between 1 and 65535`},
 		{"probe no handler", "", "        readinessProbe: {periodSeconds: 1}\n", cpath + `.readinessProbe: must have exactly one handler`},
 		{"probe two handlers", "", "        readinessProbe: {exec: {command: [\"true\"]}, tcpSocket: {port: 80}}\n", cpath + `.readinessProbe: must have exactly one handler`},
 		{"probe period 0", "", "        readinessProbe: {exec: {command: [\"true\"]}, periodSeconds: 0}\n", cpath + `.readinessProbe.periodSeconds: must be > 0`},
@@ -311,12 +333,18 @@ func TestDecodeErrors(t *testing.T) {
 			`spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator: "Gt" is not supported`},
 		{"anti-affinity topologyKey", "      containers:", "      affinity:\n        podAntiAffinity:\n          requiredDuringSchedulingIgnoredDuringExecution:\n          - labelSelector: {matchLabels: {app: nginx}}\n      containers:",
 			`spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey: required`},
-		{"podAffinity", "      containers:", "      affinity:\n        podAffinity: {}\n      containers:", `spec.template.spec.affinity.podAffinity: field not supported`},
-		{"env valueFrom", "", "        env: [{name: A, valueFrom: {}}]\n", cpath + `.env[0].valueFrom: field not supported`},
+		{"podAffinity namespaces", "      containers:", "      affinity:\n        podAffinity:\n          requiredDuringSchedulingIgnoredDuringExecution:\n          - {labelSelector: {matchLabels: {app: db}}, topologyKey: zone, namespaces: [a]}\n      containers:", `spec.template.spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].namespaces: field not supported`},
+		{"preferred weight", "      containers:", "      affinity:\n        nodeAffinity:\n          preferredDuringSchedulingIgnoredDuringExecution:\n          - {weight: 0, preference: {matchExpressions: [{key: disk, operator: In, values: [ssd]}]}}\n      containers:", `spec.template.spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight: must be between 1 and 100, got 0`},
+		{"env valueFrom empty", "", "        env: [{name: A, valueFrom: {}}]\n", cpath + `.env[0].valueFrom: must have exactly one source`},
+		{"env fileKeyRef", "", "        env: [{name: A, valueFrom: {fileKeyRef: {path: p, key: k, volumeName: v}}}]\n", cpath + `.env[0].valueFrom.fileKeyRef: field not supported`},
+		{"env fieldPath", "", "        env: [{name: A, valueFrom: {fieldRef: {fieldPath: spec.hostname}}}]\n", cpath + `.env[0].valueFrom.fieldRef.fieldPath: "spec.hostname" is not supported`},
+		{"env resource container", "", "        env: [{name: A, valueFrom: {resourceFieldRef: {resource: limits.cpu, containerName: other}}}]\n", cpath + `.env[0].valueFrom.resourceFieldRef.containerName: "other" names no container of the pod`},
+		{"env key", "", "        env: [{name: A, valueFrom: {configMapKeyRef: {name: cfg, key: \"a b\"}}}]\n", cpath + `.env[0].valueFrom.configMapKeyRef.key: "a b"`},
+		{"envFrom both", "", "        envFrom: [{configMapRef: {name: a}, secretRef: {name: b}}]\n", cpath + `.envFrom[0]: must name exactly one of configMapRef and secretRef`},
 		{"imagePullPolicy", "", "        imagePullPolicy: Sometimes\n", cpath + `.imagePullPolicy: "Sometimes" is not supported`},
 		{"serviceName", "serviceName: nginx", "serviceName: Nginx", `spec.serviceName: "Nginx"`},
-		{"apiVersion", "apiVersion: apps/v1", "apiVersion: apps/v1beta1", `StatefulSet "web": apiVersion: "apps/v1beta1" is not supported for kind StatefulSet (want apps/v1)`},
-		{"kind", "kind: StatefulSet", "kind: Deployment", `document 1: kind "Deployment" is not supported (supported: StatefulSet, Service, PersistentVolume, PersistentVolumeClaim, StorageClass)`},
+		{"apiVersion", "apiVersion: apps/v1", "apiVersion: apps/v1beta1", `StatefulSet default/web: apiVersion: "apps/v1beta1" is not supported for kind StatefulSet (want apps/v1)`},
+		{"kind", "kind: StatefulSet", "kind: Deployment", `Deployment web: kind "Deployment" is not supported (supported: StatefulSet, Service, PersistentVolume, PersistentVolumeClaim, StorageClass, ConfigMap, Secret, PodDisruptionBudget)`},
 		{"wrong type", "  replicas: 2\n", "  replicas: 2\n  template2: 1\n", `spec.template2: unknown field "template2" (did you mean "template"?)`},
 		{"template not an object", "  template:\n", "  template: []\n  x:\n", `spec.template: must be an object`},
 	}
@@ -331,9 +359,9 @@ func TestDecodeErrors(t *testing.T) {
 				}
 				doc = strings.Replace(doc, tc.old, tc.new, 1)
 			}
-			objs, err := manifest.Decode([]byte(doc))
+			res, err := manifest.Decode([]byte(doc))
 			if err == nil {
-				t.Fatalf("Decode succeeded (%v), want error containing %q", objs, tc.want)
+				t.Fatalf("Decode succeeded (%v), want error containing %q", res.Objects, tc.want)
 			}
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %q\ndoes not contain %q", err, tc.want)
@@ -341,8 +369,8 @@ func TestDecodeErrors(t *testing.T) {
 			if !errors.Is(err, errdefs.ErrInvalid) {
 				t.Errorf("error %v does not wrap ErrInvalid", err)
 			}
-			if objs != nil {
-				t.Errorf("objects returned with an error: %v", objs)
+			if res != nil {
+				t.Errorf("objects returned with an error: %v", res.Objects)
 			}
 		})
 	}
@@ -351,14 +379,16 @@ func TestDecodeErrors(t *testing.T) {
 func TestDecodeServiceErrors(t *testing.T) {
 	const svc = "apiVersion: v1\nkind: Service\nmetadata:\n  name: nginx\nspec:\n  clusterIP: None\n  selector: {app: nginx}\n  ports:\n  - {port: 80, name: web}\n"
 	tests := []struct{ old, new, want string }{
-		{"port: 80", "port: 0", `Service "nginx": spec.ports[0].port: must be between 1 and 65535`},
+		{"port: 80", "port: 0", `Service default/nginx: spec.ports[0].port: must be between 1 and 65535`},
 		{"name: web}", "name: web, targetPort: http}", `spec.ports[0].targetPort: "http": named target ports are not supported`},
 		{"name: web}", "name: web, targetPort: 70000}", `spec.ports[0].targetPort: must be between 1 and 65535`},
 		{"name: web}", "name: web, nodePort: 30000}", `spec.ports[0].nodePort: field not supported`},
 		{"name: web}", "name: web, protocol: SCTP}", `spec.ports[0].protocol: "SCTP" is not supported`},
 		{"clusterIP: None", "type: NodePort", `spec.type: "NodePort" is not supported`},
 		{"clusterIP: None", "clusterIP: nope", `spec.clusterIP: "nope": must be None or an IP address`},
-		{"clusterIP: None", "sessionAffinity: ClientIP", `spec.sessionAffinity: field not supported`},
+		{"clusterIP: None", "sessionAffinity: ClientIP", `spec.sessionAffinity: "ClientIP" is not supported (supported: None)`},
+		{"clusterIP: None", "clusterIP: None\n  externalIPs: [1.2.3.4]", `spec.externalIPs: field not supported`},
+		{"clusterIP: None", "clusterIP: None\n  clusterIPs: [10.0.0.1]", `spec.clusterIPs: "10.0.0.1" differs from spec.clusterIP "None"`},
 		{"  name: nginx", "  name: nginx.svc", `metadata.name: "nginx.svc": must be a DNS-1123 label`},
 		{"  - {port: 80, name: web}\n", "  - {port: 80, name: web}\n  - {port: 81, name: web}\n", `spec.ports[1].name: duplicate port name "web"`},
 		{"  - {port: 80, name: web}\n", "  - {port: 80, name: web}\n  - {port: 81}\n", `spec.ports[1].name: required when the service has more than one port`},
@@ -382,10 +412,11 @@ func TestDecodeServiceErrors(t *testing.T) {
 }
 
 func TestServiceDefaults(t *testing.T) {
-	objs, err := manifest.Decode([]byte("apiVersion: v1\nkind: Service\nmetadata: {name: api}\nspec:\n  type: ClusterIP\n  selector: {app: api}\n  ports: [{port: 8080}]\n"))
+	res, err := manifest.Decode([]byte("apiVersion: v1\nkind: Service\nmetadata: {name: api}\nspec:\n  type: ClusterIP\n  selector: {app: api}\n  ports: [{port: 8080}]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	objs := res.Objects
 	s := objs[0].GetService()
 	want := &ordov1.Service{
 		Metadata: &ordov1.ObjectMeta{Name: "api", Namespace: "default"},
@@ -403,11 +434,11 @@ func TestServiceDefaults(t *testing.T) {
 func TestMultiDocumentErrorsNameTheDocument(t *testing.T) {
 	doc := base + "---\n# comment only\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n"
 	_, err := manifest.Decode([]byte(doc))
-	if err == nil || err.Error() != `document 2: kind "Deployment" is not supported (supported: StatefulSet, Service, PersistentVolume, PersistentVolumeClaim, StorageClass)` {
+	if err == nil || err.Error() != `Deployment x: kind "Deployment" is not supported (supported: StatefulSet, Service, PersistentVolume, PersistentVolumeClaim, StorageClass, ConfigMap, Secret, PodDisruptionBudget)` {
 		t.Fatalf("error = %v", err)
 	}
 	_, err = manifest.Decode([]byte(base + "---\n" + base))
-	if err == nil || !strings.Contains(err.Error(), `StatefulSet "web": defined more than once`) {
+	if err == nil || !strings.Contains(err.Error(), `StatefulSet default/web: defined more than once`) {
 		t.Fatalf("duplicate: error = %v", err)
 	}
 	_, err = manifest.Decode([]byte("# nothing\n---\n"))
@@ -426,10 +457,11 @@ func TestDecodeJSON(t *testing.T) {
 	  {"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{"name":"web"},"spec":{"replicas":3,
 	    "selector":{"matchLabels":{"app":"nginx"}},
 	    "template":{"metadata":{"labels":{"app":"nginx"}},"spec":{"containers":[{"name":"c","image":"i"}]}}}}]}`
-	objs, err := manifest.Decode([]byte(doc))
+	res, err := manifest.Decode([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
+	objs := res.Objects
 	if len(objs) != 2 || objs[0].GetService().GetSpec().GetClusterIp() != "None" || objs[1].GetStatefulSet().GetSpec().GetReplicas() != 3 {
 		t.Fatalf("objects = %v", objs)
 	}
@@ -444,10 +476,11 @@ func TestReferenceWebManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs, err := manifest.Decode(data)
+	res, err := manifest.Decode(data)
 	if err != nil {
 		t.Fatal(err)
 	}
+	objs := res.Objects
 	if len(objs) != 2 {
 		t.Fatalf("got %d objects", len(objs))
 	}
@@ -478,11 +511,11 @@ func TestReferenceMongoManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs, err := manifest.Decode(data)
+	res, err := manifest.Decode(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sts := objs[1].GetStatefulSet()
+	sts := res.Objects[1].GetStatefulSet()
 	spec := sts.GetSpec()
 	if spec.GetReplicas() != 3 || spec.GetPodManagementPolicy() != "Parallel" {
 		t.Errorf("spec = %v", spec)
@@ -497,11 +530,11 @@ func TestReferenceMongoManifest(t *testing.T) {
 	}
 	// The published version mounts hostPath volumes.
 	withVolumes := string(data) + "        volumeMounts:\n        - {name: mongo-data, mountPath: /data/db}\n      volumes:\n      - name: mongo-data\n        hostPath: {path: /home/x/mongodb/db}\n"
-	objs, err = manifest.Decode([]byte(withVolumes))
+	res, err = manifest.Decode([]byte(withVolumes))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := objs[1].GetStatefulSet().GetSpec().GetTemplate().GetSpec().GetVolumes(); len(v) != 1 || v[0].GetHostPath().GetPath() != "/home/x/mongodb/db" {
+	if v := res.Objects[1].GetStatefulSet().GetSpec().GetTemplate().GetSpec().GetVolumes(); len(v) != 1 || v[0].GetHostPath().GetPath() != "/home/x/mongodb/db" {
 		t.Errorf("volumes = %v", v)
 	}
 }

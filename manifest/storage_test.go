@@ -10,32 +10,6 @@ import (
 	"github.com/ordoproject/ordo/manifest"
 )
 
-func TestParseQuantity(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want int64
-	}{
-		{"1Gi", 1 << 30}, {"500Mi", 500 << 20}, {"10G", 10e9}, {"10Mi", 10 << 20},
-		{"1024", 1024}, {"1k", 1000}, {"2Ki", 2048}, {"1.5Gi", 3 << 29}, {"1e3", 1000}, {"3Ti", 3 << 40},
-	} {
-		got, err := manifest.ParseQuantity("q", tc.in)
-		if err != nil || got != tc.want {
-			t.Errorf("ParseQuantity(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
-		}
-	}
-	for _, in := range []string{"", "1Qi", "-1Gi", "500m", "1.5", "Gi", "1 Gi", "9Ei", "1e30"} {
-		if got, err := manifest.ParseQuantity("spec.capacity.storage", in); err == nil || !errors.Is(err, errdefs.ErrInvalid) ||
-			!strings.HasPrefix(err.Error(), "spec.capacity.storage: ") {
-			t.Errorf("ParseQuantity(%q) = %d, %v; want an invalid error naming the field", in, got, err)
-		}
-	}
-	for b, want := range map[int64]string{1 << 30: "1Gi", 500 << 20: "500Mi", 10e9: "10G", 1500: "1500", 3 << 29: "1536Mi"} {
-		if got := manifest.FormatQuantity(b); got != want {
-			t.Errorf("FormatQuantity(%d) = %q, want %q", b, got, want)
-		}
-	}
-}
-
 const seedStorage = `kind: StorageClass
 apiVersion: storage.k8s.io/v1
 metadata:
@@ -85,10 +59,11 @@ spec:
 `
 
 func TestDecodeStorageObjects(t *testing.T) {
-	objs, err := manifest.Decode([]byte(seedStorage))
+	res, err := manifest.Decode([]byte(seedStorage))
 	if err != nil {
 		t.Fatal(err)
 	}
+	objs := res.Objects
 	sc := objs[0].GetStorageClass()
 	if sc.GetVolumeBindingMode() != "WaitForFirstConsumer" || sc.GetReclaimPolicy() != "Delete" || sc.GetIsDefault() {
 		t.Errorf("storage class = %v", sc)
@@ -113,7 +88,7 @@ func TestDecodeStorageErrors(t *testing.T) {
 		return "apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: pv1}\nspec:\n" + spec
 	}
 	for _, tc := range []struct{ doc, want string }{
-		{pv("  capacity: {storage: 1Gi}\n  accessModes: [ReadWriteOnce]\n  local: {path: /data}\n"), `PersistentVolume "pv1": spec.nodeAffinity: required for a local volume`},
+		{pv("  capacity: {storage: 1Gi}\n  accessModes: [ReadWriteOnce]\n  local: {path: /data}\n"), `PersistentVolume pv1: spec.nodeAffinity: required for a local volume`},
 		{pv("  capacity: {storage: lots}\n  accessModes: [ReadWriteOnce]\n  hostPath: {path: /data}\n"), `spec.capacity.storage: "lots" is not a quantity`},
 		{pv("  accessModes: [ReadWriteOnce]\n  hostPath: {path: /data}\n"), `spec.capacity.storage: required`},
 		{pv("  capacity: {storage: 1Gi}\n  hostPath: {path: /data}\n"), `spec.accessModes: required`},
@@ -126,7 +101,13 @@ func TestDecodeStorageErrors(t *testing.T) {
 		{pv("  capacity: {storage: 1Gi}\n  accessModes: [ReadWriteOnce]\n  mountOptions: [ro]\n  hostPath: {path: /data}\n"), `spec.mountOptions: only supported for nfs volumes`},
 		{pv("  capacity: {storage: 1Gi}\n  accessModes: [ReadWriteOnce]\n  volumeMode: Block\n  hostPath: {path: /data}\n"), `spec.volumeMode: "Block" is not supported`},
 		{"apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: c}\nspec: {accessModes: [ReadWriteOnce]}\n", `spec.resources.requests.storage: required`},
-		{"apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: fast}\nprovisioner: ebs.csi.aws.com\n", `provisioner: "ebs.csi.aws.com" is not supported`},
+		{"apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: fast}\n", `StorageClass fast: provisioner: required`},
+		{"apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: fast}\nprovisioner: x\nallowedTopologies: [{matchLabelExpressions: [{key: zone, values: [a]}]}]\n", `allowedTopologies: field not supported`},
+		{pv("  capacity: {storage: 500m}\n  accessModes: [ReadWriteOnce]\n  hostPath: {path: /data}\n"), `spec.capacity.storage: "500m" is not a whole number of bytes`},
+		{pv("  capacity: {storage: -1Gi}\n  accessModes: [ReadWriteOnce]\n  hostPath: {path: /data}\n"), `spec.capacity.storage: "-1Gi": must not be negative`},
+		{pv("  capacity: {storage: 9Ei}\n  accessModes: [ReadWriteOnce]\n  hostPath: {path: /data}\n"), `spec.capacity.storage: "9Ei" is too large`},
+		{pv("  capacity: {storage: 1Gi, cpu: 1}\n  accessModes: [ReadWriteOnce]\n  hostPath: {path: /data}\n"), `spec.capacity.cpu: not supported (only storage)`},
+		{pv("  capacity: {storage: 1Gi}\n  accessModes: [ReadWriteOnce]\n  hostPath: {path: /data}\n  claimRef: {name: c}\n  csi: {driver: d, volumeHandle: h}\n"), `spec.csi: field not supported`},
 		{"apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: fast}\nprovisioner: kubernetes.io/no-provisioner\nvolumeBindingMode: Later\n", `volumeBindingMode: "Later" is not supported`},
 		{"apiVersion: v1\nkind: StorageClass\nmetadata: {name: fast}\nprovisioner: kubernetes.io/no-provisioner\n", `apiVersion: "v1" is not supported for kind StorageClass (want storage.k8s.io/v1)`},
 	} {
@@ -138,11 +119,11 @@ func TestDecodeStorageErrors(t *testing.T) {
 }
 
 func TestDefaultStorageClassAnnotation(t *testing.T) {
-	objs, err := manifest.Decode([]byte("apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: std\n  annotations: {storageclass.kubernetes.io/is-default-class: \"true\"}\nprovisioner: kubernetes.io/no-provisioner\n"))
+	res, err := manifest.Decode([]byte("apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: std\n  annotations: {storageclass.kubernetes.io/is-default-class: \"true\"}\nprovisioner: kubernetes.io/no-provisioner\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sc := objs[0].GetStorageClass(); !sc.GetIsDefault() || sc.GetVolumeBindingMode() != "Immediate" {
+	if sc := res.Objects[0].GetStorageClass(); !sc.GetIsDefault() || sc.GetVolumeBindingMode() != "Immediate" {
 		t.Errorf("storage class = %v", sc)
 	}
 }
@@ -152,12 +133,12 @@ func TestStorageExampleDecodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs, err := manifest.Decode(data)
+	res, err := manifest.Decode(data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	kinds := map[string]int{}
-	for _, o := range objs {
+	for _, o := range res.Objects {
 		k, _, _ := manifest.Ref(o)
 		kinds[k]++
 	}

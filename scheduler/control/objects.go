@@ -43,12 +43,14 @@ func (c *Service) Apply(ctx context.Context, req *ordov1.ApplyRequest) (*ordov1.
 func (c *Service) apply(_ context.Context, req *ordov1.ApplyRequest) (*ordov1.ApplyResponse, error) {
 	// Decode and validate everything first: one bad object stores nothing.
 	var objs []*ordov1.Object
+	var warnings []string
 	if len(req.GetManifest()) > 0 {
 		decoded, err := manifest.Decode(req.GetManifest())
 		if err != nil {
 			return nil, fmt.Errorf("manifest: %w", err)
 		}
-		objs = append(objs, decoded...)
+		objs = append(objs, decoded.Objects...)
+		warnings = decoded.Warnings
 	}
 	for i, o := range req.GetObjects() {
 		o = proto.Clone(o).(*ordov1.Object)
@@ -74,7 +76,7 @@ func (c *Service) apply(_ context.Context, req *ordov1.ApplyRequest) (*ordov1.Ap
 		seen[k] = true
 	}
 
-	resp := &ordov1.ApplyResponse{}
+	resp := &ordov1.ApplyResponse{Warnings: warnings}
 	err := c.store.Update(func(tx *state.Tx) error {
 		for _, o := range objs {
 			kind, ns, name := manifest.Ref(o)
