@@ -171,10 +171,12 @@ func (c *conv) template(path string, in *corev1.PodTemplateSpec, ns string) *ord
 	if in.Namespace != "" && in.Namespace != ns {
 		c.r.badf(path+".metadata.namespace", "%q: must be the set's namespace %q", in.Namespace, ns)
 	}
-	return &ordov1.PodTemplate{
+	t := &ordov1.PodTemplate{
 		Metadata: &ordov1.ObjectMeta{Labels: in.Labels, Annotations: in.Annotations},
 		Spec:     c.podSpec(path+".spec", &in.Spec),
 	}
+	restorePrecision(t)
+	return t
 }
 
 // claimTemplate converts an entry of spec.volumeClaimTemplates.
