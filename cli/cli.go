@@ -320,7 +320,7 @@ func (a *app) apply(ctx context.Context, args *args) error {
 			continue // only objects that are not stored
 		}
 		cctx, cancel := context.WithTimeout(ctx, requestTimeout)
-		resp, err := c.Apply(cctx, &ordov1.ApplyRequest{Objects: decoded[i].Objects, DryRun: dry})
+		resp, err := c.Apply(cctx, &ordov1.ApplyRequest{Objects: decoded[i].Objects, DryRun: dry, Warnings: decoded[i].Warnings})
 		cancel()
 		if err != nil {
 			err = a.rpcError(err)

@@ -52,6 +52,17 @@ func (c *Service) apply(_ context.Context, req *ordov1.ApplyRequest) (*ordov1.Ap
 		objs = append(objs, decoded.Objects...)
 		warnings = decoded.Warnings
 	}
+	if n := len(req.GetWarnings()); n > maxWarnings {
+		return nil, errdefs.Invalid("warnings", "%d warnings: at most %d", n, maxWarnings)
+	}
+	for i, w := range req.GetWarnings() {
+		if len(w) > maxWarningBytes {
+			return nil, errdefs.Invalid(fmt.Sprintf("warnings[%d]", i), "%d bytes: at most %d", len(w), maxWarningBytes)
+		}
+	}
+	if len(req.GetObjects()) > 0 {
+		warnings = append(warnings, req.GetWarnings()...)
+	}
 	for i, o := range req.GetObjects() {
 		o = proto.Clone(o).(*ordov1.Object)
 		if err := manifest.Normalize(o); err != nil {
@@ -86,6 +97,9 @@ func (c *Service) apply(_ context.Context, req *ordov1.ApplyRequest) (*ordov1.Ap
 			}
 			resp.Results = append(resp.Results, &ordov1.ApplyResult{Kind: kind, Name: name, Namespace: ns, Action: action})
 		}
+		if err := recordWarnings(tx, warnings, seen); err != nil {
+			return err
+		}
 		if req.GetDryRun() {
 			return errDryRun
 		}
@@ -100,6 +114,32 @@ func (c *Service) apply(_ context.Context, req *ordov1.ApplyRequest) (*ordov1.Ap
 		}
 	}
 	return resp, nil
+}
+
+// Bounds of the warnings a client sends with its objects.
+const (
+	maxWarnings     = 1000
+	maxWarningBytes = 1024
+)
+
+// recordWarnings records each warning that names an applied object
+// ("Kind ns/name: text") as an event of that object.
+func recordWarnings(tx *state.Tx, warnings []string, applied map[string]bool) error {
+	for _, w := range warnings {
+		ref, text, ok := strings.Cut(w, ": ")
+		kind, key, ok2 := strings.Cut(ref, " ")
+		if !strings.Contains(key, "/") {
+			key = "/" + key // a cluster-wide object
+		}
+		if !ok || !ok2 || !applied[kind+"/"+key] {
+			continue
+		}
+		ns, name, _ := strings.Cut(key, "/")
+		if err := tx.Record(kind, ns, name, "AcceptedWithoutEffect", "%s", text); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Get returns one object with its recent events.

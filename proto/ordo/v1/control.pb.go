@@ -82,8 +82,12 @@ type ApplyRequest struct {
 	// Either Kubernetes YAML/JSON (one or more documents) ...
 	Manifest []byte `protobuf:"bytes,1,opt,name=manifest,proto3" json:"manifest,omitempty"`
 	// ... or typed objects.
-	Objects       []*Object `protobuf:"bytes,2,rep,name=objects,proto3" json:"objects,omitempty"`
-	DryRun        bool      `protobuf:"varint,3,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	Objects []*Object `protobuf:"bytes,2,rep,name=objects,proto3" json:"objects,omitempty"`
+	DryRun  bool      `protobuf:"varint,3,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	// With objects: the warnings the client's decoding gave them ("StatefulSet
+	// default/zk: spec.template.spec.serviceAccountName: ..."), recorded as
+	// events of the objects they name. At most 1000, each at most 1024 bytes.
+	Warnings      []string `protobuf:"bytes,4,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -137,6 +141,13 @@ func (x *ApplyRequest) GetDryRun() bool {
 		return x.DryRun
 	}
 	return false
+}
+
+func (x *ApplyRequest) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
 }
 
 type ApplyResult struct {
@@ -1533,11 +1544,12 @@ var File_ordo_v1_control_proto protoreflect.FileDescriptor
 
 const file_ordo_v1_control_proto_rawDesc = "" +
 	"\n" +
-	"\x15ordo/v1/control.proto\x12\aordo.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13ordo/v1/types.proto\"n\n" +
+	"\x15ordo/v1/control.proto\x12\aordo.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13ordo/v1/types.proto\"\x8a\x01\n" +
 	"\fApplyRequest\x12\x1a\n" +
 	"\bmanifest\x18\x01 \x01(\fR\bmanifest\x12)\n" +
 	"\aobjects\x18\x02 \x03(\v2\x0f.ordo.v1.ObjectR\aobjects\x12\x17\n" +
-	"\adry_run\x18\x03 \x01(\bR\x06dryRun\"k\n" +
+	"\adry_run\x18\x03 \x01(\bR\x06dryRun\x12\x1a\n" +
+	"\bwarnings\x18\x04 \x03(\tR\bwarnings\"k\n" +
 	"\vApplyResult\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
