@@ -1,10 +1,12 @@
 package scheduler
 
 import (
+	"os"
 	"strings"
 	"testing"
 
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
+	"github.com/ordoproject/ordo/scheduler/state"
 )
 
 // A field accepted without effect comes back as a warning of the apply and
@@ -43,5 +45,34 @@ spec:
 	_, err = h.ctl.Apply(h.ctx(), &ordov1.ApplyRequest{Objects: []*ordov1.Object{{Kind: &ordov1.Object_ConfigMap{ConfigMap: &ordov1.ConfigMap{Metadata: &ordov1.ObjectMeta{Name: "x"}}}}}, Warnings: many})
 	if err == nil || !strings.Contains(err.Error(), "warnings") {
 		t.Fatalf("1001 warnings: %v", err)
+	}
+}
+
+// The Kubernetes tutorials' manifests apply unchanged, and a budget gets
+// its status.
+func TestTutorialManifestsApply(t *testing.T) {
+	h := startHarness(t, t.TempDir())
+	for _, f := range []string{"web", "zookeeper", "mysql", "cassandra"} {
+		data, err := os.ReadFile("../test/e2e/testdata/" + f + ".yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := h.apply(string(data))
+		for _, r := range resp.GetResults() {
+			if r.GetAction() != "created" {
+				t.Errorf("%s: %s %s %s", f, r.GetKind(), r.GetName(), r.GetAction())
+			}
+		}
+	}
+	list, err := h.ctl.List(h.ctx(), &ordov1.ListRequest{Kind: "pdb"})
+	if err != nil || len(list.GetPodDisruptionBudgets()) != 1 {
+		t.Fatalf("pdb list: %v %v", list, err)
+	}
+	h.settle("zk-pdb status", func(s *state.Store) bool {
+		return s.PodDisruptionBudget("default", "zk-pdb").GetStatus().GetExpectedPods() == 3
+	})
+	cms, err := h.ctl.List(h.ctx(), &ordov1.ListRequest{Kind: "cm"})
+	if err != nil || len(cms.GetConfigMaps()) != 1 {
+		t.Fatalf("configmaps: %v %v", cms, err)
 	}
 }
