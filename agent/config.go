@@ -31,7 +31,10 @@ type Config struct {
 	Snapshotter       string            // default: containerd's (overlayfs)
 	CgroupParent      string            // default: containerd's /<namespace>/<container>
 	DNSUpstreams      []string          // for names outside the cluster domain; default: /etc/resolv.conf; "none": refuse
-	Logger            *slog.Logger
+	// Reserved for the system: left out of what the node reports allocatable.
+	ReservedCPUMillis   int64
+	ReservedMemoryBytes int64
+	Logger              *slog.Logger
 
 	// Volumes makes pod volumes available on the node; Run requires it. The
 	// command builds a *volumes.Manager keeping its data under StateDir.

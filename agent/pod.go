@@ -65,6 +65,7 @@ type ctrState struct {
 	restarts    int32
 	crashes     int // consecutive quick exits
 	lastExit    int32
+	lastReason  string // how the last incarnation ended: Completed, Error, OOMKilled
 	reason, msg string
 	startupDone bool
 	readyOK     bool
@@ -365,6 +366,12 @@ func (w *podWorker) containerConfig(c *ctrState) ContainerConfig {
 		Mounts:     w.mounts(c),
 	}
 	cfg.HostNetwork = p.GetSpec().GetHostNetwork()
+	r := c.spec.GetResources()
+	cfg.Resources = Resources{
+		CPULimitMillis:   r.GetCpuLimitMillis(),
+		CPURequestMillis: r.GetCpuRequestMillis(),
+		MemoryLimitBytes: r.GetMemoryLimitBytes(),
+	}
 	return cfg
 }
 
@@ -389,10 +396,16 @@ func (w *podWorker) logPath(c *ctrState) string {
 func (w *podWorker) startContainer(ctx context.Context, i int) bool {
 	c := w.ctrs[i]
 	fail := func(attempt int, reason string, err error) bool {
-		var ie *ImageError
+		var (
+			ie *ImageError
+			ce *ConfigError
+		)
 		if errors.As(err, &ie) {
 			reason = ie.Reason
 			c.reason, c.msg = ie.Reason, ie.Message
+		} else if errors.As(err, &ce) {
+			reason = ce.Reason
+			c.reason, c.msg = ce.Reason, ce.Message
 		} else {
 			c.reason, c.msg = reason, err.Error()
 		}
@@ -547,7 +560,7 @@ func (w *podWorker) handle(ctx context.Context, ev any) {
 			time.AfterFunc(time.Second, func() { w.send(reattachEvent{i: ev.i, gen: gen}) })
 			return
 		}
-		w.exited(ev.i, ev.st.Code)
+		w.exited(ev.i, ev.st.Code, ev.st.OOMKilled)
 	case reattachEvent:
 		c := w.ctrs[ev.i]
 		if ev.gen != c.gen || !c.running {
@@ -562,7 +575,7 @@ func (w *podWorker) handle(ctx context.Context, ev any) {
 			gen := c.gen
 			go func() { st := <-exit; w.send(exitEvent{i: ev.i, gen: gen, st: st}) }()
 		default:
-			w.exited(ev.i, 255)
+			w.exited(ev.i, 255, false)
 		}
 	case restartEvent:
 		c := w.ctrs[ev.i]
@@ -635,19 +648,24 @@ func (w *podWorker) kill(i int, msg string) {
 	time.AfterFunc(w.grace, func() { w.send(killEvent{i: i, gen: gen}) })
 }
 
-func (w *podWorker) exited(i int, code int32) {
+func (w *podWorker) exited(i int, code int32, oomKilled bool) {
 	c := w.ctrs[i]
 	ran := time.Since(c.startedAt)
 	w.endIncarnation(c)
 	c.lastExit, w.exitCode = code, code
 	c.crashes = nextCrashCount(c.crashes, ran)
-	if code == 0 {
+	c.msg = fmt.Sprintf("exited with code %d", code)
+	switch {
+	case oomKilled:
+		c.reason = "OOMKilled"
+		c.msg = fmt.Sprintf("killed by the OOM killer at its memory limit (exit code %d)", code)
+	case code == 0:
 		c.reason = "Completed"
-	} else {
+	default:
 		c.reason = "Error"
 	}
-	c.msg = fmt.Sprintf("exited with code %d", code)
-	w.log.Info("container exited", "container", c.spec.GetName(), "code", code)
+	c.lastReason = c.reason
+	w.log.Info("container exited", "container", c.spec.GetName(), "code", code, "reason", c.reason)
 	if !w.shouldRestart(code) {
 		w.checkFinished()
 		return
@@ -660,7 +678,11 @@ func (w *podWorker) scheduleRestart(i int) {
 	delay := restartDelay(c.crashes)
 	if c.crashes > 1 {
 		c.reason = "CrashLoopBackOff"
-		c.msg = fmt.Sprintf("back-off %v restarting failed container %s in pod %s (last exit code %d)", delay, c.spec.GetName(), w.name, c.lastExit)
+		c.msg = fmt.Sprintf("back-off %v restarting failed container %s in pod %s (last exit code %d", delay, c.spec.GetName(), w.name, c.lastExit)
+		if c.lastReason == "OOMKilled" {
+			c.msg += ", OOMKilled"
+		}
+		c.msg += ")"
 	}
 	gen := c.gen
 	time.AfterFunc(delay, func() { w.send(restartEvent{i: i, gen: gen}) })

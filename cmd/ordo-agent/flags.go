@@ -4,11 +4,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/big"
 	"os"
 	"strings"
 
 	"github.com/ordoproject/ordo/agent"
 	"github.com/ordoproject/ordo/internal/cliflag"
+	"github.com/ordoproject/ordo/manifest"
 )
 
 // parseFlags reads the agent's command line into an agent.Config with defaults
@@ -22,6 +24,7 @@ func parseFlags(args []string, stderr io.Writer) (agent.Config, error) {
 		addrs   cliflag.List
 		dnsUp   cliflag.List
 		maxPods int
+		reserve string
 	)
 	fs.StringVar(&cfg.Scheduler, "scheduler", os.Getenv("ORDO_ADDR"), "scheduler address: unix:///path/ordo.sock or host:port (env ORDO_ADDR)")
 	fs.StringVar(&cfg.NodeName, "node-name", "", "node name (default: the host name)")
@@ -34,6 +37,7 @@ func parseFlags(args []string, stderr io.Writer) (agent.Config, error) {
 	fs.StringVar(&cfg.Snapshotter, "snapshotter", "", "containerd snapshotter (default: containerd's default, overlayfs)")
 	fs.StringVar(&cfg.CgroupParent, "cgroup-parent", "", "cgroup under which pod containers go, as <parent>/<container> (default: containerd's /<namespace>/<container>)")
 	fs.Var(&dnsUp, "dns-upstream", "DNS server (host[:port], repeatable) for names outside the cluster domain; \"none\" refuses them (default: the node's /etc/resolv.conf)")
+	fs.StringVar(&reserve, "reserved", "", "resources kept for the system, left out of what pods may request: cpu=500m,memory=512Mi (default none)")
 	if err := fs.Parse(args); err != nil {
 		return agent.Config{}, err
 	}
@@ -45,6 +49,9 @@ func parseFlags(args []string, stderr io.Writer) (agent.Config, error) {
 		return agent.Config{}, err
 	}
 	cfg.Labels = l
+	if cfg.ReservedCPUMillis, cfg.ReservedMemoryBytes, err = parseReserved(reserve); err != nil {
+		return agent.Config{}, err
+	}
 	cfg.Addresses = addrs
 	cfg.DNSUpstreams = dnsUp
 	cfg.MaxPods = int32(maxPods)
@@ -65,4 +72,47 @@ func parseLabels(s string) (map[string]string, error) {
 		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
 	}
 	return out, nil
+}
+
+// parseReserved reads --reserved: cpu=<quantity>,memory=<quantity> (either
+// may be left out), as Kubernetes writes them ("500m", "1.5", "512Mi").
+func parseReserved(s string) (cpuMillis, memoryBytes int64, err error) {
+	if strings.TrimSpace(s) == "" {
+		return 0, 0, nil
+	}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || v == "" {
+			return 0, 0, fmt.Errorf("--reserved: %q is not resource=quantity", kv)
+		}
+		switch k {
+		case "cpu":
+			if cpuMillis, err = parseMilliCPU(v); err != nil {
+				return 0, 0, fmt.Errorf("--reserved: cpu: %w", err)
+			}
+		case "memory":
+			if memoryBytes, err = manifest.ParseQuantity("memory", v); err != nil {
+				return 0, 0, fmt.Errorf("--reserved: %w", err)
+			}
+		default:
+			return 0, 0, fmt.Errorf("--reserved: unknown resource %q (cpu, memory)", k)
+		}
+	}
+	return cpuMillis, memoryBytes, nil
+}
+
+// parseMilliCPU reads a CPU quantity ("500m", "2", "0.5") as milliCPU.
+func parseMilliCPU(s string) (int64, error) {
+	r, ok := new(big.Rat).SetString(strings.TrimSuffix(s, "m"))
+	if !ok || r.Sign() < 0 || strings.ContainsAny(s, "eE/") {
+		return 0, fmt.Errorf("%q is not a CPU quantity (examples: 500m, 2)", s)
+	}
+	if !strings.HasSuffix(s, "m") {
+		r.Mul(r, big.NewRat(1000, 1))
+	}
+	if !r.IsInt() || !r.Num().IsInt64() {
+		return 0, fmt.Errorf("%q is not a whole number of milliCPU", s)
+	}
+	return r.Num().Int64(), nil
 }
