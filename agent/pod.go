@@ -115,6 +115,7 @@ type podWorker struct {
 	reason, message        string
 	netns                  network.Pod
 	volumes                map[string]volumes.Source
+	sysctls                map[string]string
 	ctrs                   []*ctrState
 	startedTime, readyTime time.Time
 	wasReady               bool
@@ -228,6 +229,9 @@ func (w *podWorker) setup(ctx context.Context) bool {
 	}
 	w.publish()
 
+	if !w.checkSpec(sctx) {
+		return false
+	}
 	t0 := time.Now()
 	for attempt := 1; !w.pod.GetSpec().GetHostNetwork(); attempt++ {
 		p, err := w.env.net.Setup(sctx, w.key)
@@ -256,7 +260,7 @@ func (w *podWorker) setup(ctx context.Context) bool {
 		return false
 	}
 	tFiles := time.Now()
-	if !w.prepareVolumes(sctx) {
+	if !w.prepareVolumes(sctx) || !w.applyFSGroup(sctx) {
 		return false
 	}
 	for i := range w.ctrs {
@@ -269,6 +273,58 @@ func (w *podWorker) setup(ctx context.Context) bool {
 	w.publish()
 	w.log.Debug("pod started", "network", tNet.Sub(t0), "files", tFiles.Sub(tNet), "containers", time.Since(tFiles))
 	return true
+}
+
+// checkSpec refuses what the node cannot run as asked (a sysctl that is not
+// namespaced): the pod stays Pending with the reason until it is stopped.
+func (w *podWorker) checkSpec(ctx context.Context) bool {
+	spec := w.pod.GetSpec()
+	sysctls, err := checkSysctls(spec.GetSecurityContext().GetSysctls(), spec.GetHostNetwork())
+	if err == nil {
+		w.sysctls = sysctls
+		return true
+	}
+	var ce *ConfigError
+	if errors.As(err, &ce) {
+		w.reason, w.message = ce.Reason, ce.Message
+	} else {
+		w.reason, w.message = "CreateContainerConfigError", err.Error()
+	}
+	w.log.Warn("pod refused", "reason", w.reason, "message", w.message)
+	w.publish()
+	<-ctx.Done()
+	return false
+}
+
+// applyFSGroup gives the pod's writable volumes to its fsGroup before any
+// container starts. It retries with back-off; false when the pod is stopped
+// or ctx ends first.
+func (w *podWorker) applyFSGroup(ctx context.Context) bool {
+	sc := w.pod.GetSpec().GetSecurityContext()
+	if sc == nil || sc.FsGroup == nil {
+		return true
+	}
+	fsGroup := sc.FsGroup
+	for attempt := 1; ; attempt++ {
+		var errs []error
+		for _, src := range fsGroupVolumes(w.pod.GetResolvedVolumes(), w.volumes) {
+			if err := setVolumeOwnership(src.Path, *fsGroup); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		err := errors.Join(errs...)
+		if err == nil {
+			return true
+		}
+		w.log.Warn("fsGroup ownership not set", "err", err)
+		if msg := "fsGroup: " + err.Error(); w.reason != reasonFailedMount || w.message != msg {
+			w.reason, w.message = reasonFailedMount, msg
+			w.publish()
+		}
+		if !sleep(ctx, backoff(attempt, 200*time.Millisecond, 10*time.Second)) {
+			return false
+		}
+	}
 }
 
 func (w *podWorker) hostname() string {
@@ -366,6 +422,8 @@ func (w *podWorker) containerConfig(c *ctrState) ContainerConfig {
 		Mounts:     w.mounts(c),
 	}
 	cfg.HostNetwork = p.GetSpec().GetHostNetwork()
+	cfg.Security = effectiveSecurity(p.GetSpec().GetSecurityContext(), c.spec.GetSecurityContext())
+	cfg.Sysctls = w.sysctls
 	r := c.spec.GetResources()
 	cfg.Resources = Resources{
 		CPULimitMillis:   r.GetCpuLimitMillis(),

@@ -58,14 +58,14 @@ func WithRunAs(uid, gid *int64) oci.SpecOpts {
 				return &ConfigError{Reason: "CreateContainerConfigError", Message: fmt.Sprintf("runAsUser %d is out of range", *uid)}
 			}
 			if gid == nil {
-				groups := s.Process.User.AdditionalGids
 				if err := oci.WithUserID(uint32(*uid))(ctx, c, ctr, s); err != nil {
 					return fmt.Errorf("look up user %d in the image: %w", *uid, err)
 				}
-				s.Process.User.AdditionalGids = mergeGIDs(s.Process.User.AdditionalGids, groups)
 				return nil
 			}
+			// The image user's groups are not the new user's.
 			s.Process.User.UID = uint32(*uid)
+			s.Process.User.AdditionalGids = nil
 		}
 		if *gid < 0 || *gid > 1<<31-1 {
 			return &ConfigError{Reason: "CreateContainerConfigError", Message: fmt.Sprintf("runAsGroup %d is out of range", *gid)}
@@ -247,6 +247,9 @@ func WithSeccompProfile(profile string, privileged bool) oci.SpecOpts {
 		case profile == "RuntimeDefault":
 			ensureLinux(s)
 			ensureProcess(s)
+			if s.Process.Capabilities == nil {
+				s.Process.Capabilities = &specs.LinuxCapabilities{}
+			}
 			s.Linux.Seccomp = seccomp.DefaultProfile(s)
 			return nil
 		default:
