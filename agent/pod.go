@@ -59,7 +59,10 @@ func (e *podEnv) logDir(key string) string { return filepath.Join(e.stateDir, "l
 type ctrState struct {
 	spec        *ordov1.Container
 	id          string
-	gen         int // bumped when an incarnation ends; events of older ones are ignored
+	kind        ctrKind
+	done        bool   // an init container that completed
+	hookErr     string // the postStart hook of this incarnation failed
+	gen         int    // bumped when an incarnation ends; events of older ones are ignored
 	running     bool
 	startedAt   time.Time
 	restarts    int32
@@ -116,7 +119,9 @@ type podWorker struct {
 	netns                  network.Pod
 	volumes                map[string]volumes.Source
 	sysctls                map[string]string
-	ctrs                   []*ctrState
+	ctrs                   []*ctrState // init containers (nInit of them) first, in order
+	nInit                  int
+	initializing           bool // init containers are being run
 	startedTime, readyTime time.Time
 	wasReady               bool
 	exitCode               int32
@@ -140,14 +145,25 @@ func newPodWorker(env *podEnv, pod *ordov1.Pod, found []ContainerState) *podWork
 	if g := pod.GetSpec().GetTerminationGracePeriodSeconds(); g > 0 {
 		w.grace = time.Duration(g) * time.Second
 	}
-	for _, c := range pod.GetSpec().GetContainers() {
-		cs := &ctrState{spec: c, id: identity.ContainerID(w.namespace, w.name, c.GetName())}
+	add := func(c *ordov1.Container, kind ctrKind) {
+		cs := &ctrState{spec: c, id: identity.ContainerID(w.namespace, w.name, c.GetName()), kind: kind}
 		for _, f := range found {
 			if n, err := strconv.Atoi(f.Labels[labelRestarts]); f.ID == cs.id && err == nil {
 				cs.restarts = int32(n)
 			}
 		}
 		w.ctrs = append(w.ctrs, cs)
+	}
+	for _, c := range pod.GetSpec().GetInitContainers() {
+		kind := initContainer
+		if c.GetRestartPolicy() == "Always" {
+			kind = sidecar
+		}
+		add(c, kind)
+	}
+	w.nInit = len(w.ctrs)
+	for _, c := range pod.GetSpec().GetContainers() {
+		add(c, appContainer)
 	}
 	w.log = env.log.With("pod", w.name, "namespace", w.namespace, "epoch", w.epoch)
 	return w
@@ -263,7 +279,10 @@ func (w *podWorker) setup(ctx context.Context) bool {
 	if !w.prepareVolumes(sctx) || !w.applyFSGroup(sctx) {
 		return false
 	}
-	for i := range w.ctrs {
+	if !w.runInit(sctx) {
+		return false
+	}
+	for i := w.nInit; i < len(w.ctrs); i++ {
 		if !w.startContainer(sctx, i) {
 			return false
 		}
@@ -402,6 +421,9 @@ func (w *podWorker) containerConfig(c *ctrState) ContainerConfig {
 		identity.LabelNode:      w.env.nodeName,
 		labelGrace:              strconv.FormatInt(int64(w.grace/time.Second), 10),
 	}
+	if k := c.kind.label(); k != "" {
+		labels[labelKind] = k
+	}
 	env := make([]string, 0, len(c.spec.GetEnv()))
 	for _, e := range c.spec.GetEnv() {
 		env = append(env, e.GetName()+"="+e.GetValue())
@@ -504,6 +526,15 @@ func (w *podWorker) startContainer(ctx context.Context, i int) bool {
 		c.reason, c.msg = "", ""
 		w.reason, w.message = "ContainerCreating", ""
 		w.started(i, exit)
+		if !running {
+			// As the kubelet does, the next container starts once the hook is done.
+			if err := w.runPostStart(ctx, i); err != nil {
+				if ctx.Err() != nil {
+					return false
+				}
+				w.failPostStart(i, err)
+			}
+		}
 		w.publish()
 		return true
 	}
@@ -655,6 +686,18 @@ func (w *podWorker) handle(ctx context.Context, ev any) {
 			w.log.Warn("record restart count", "container", c.spec.GetName(), "err", err)
 		}
 		w.started(ev.i, exit)
+		if c.spec.GetLifecycle().GetPostStart() != nil {
+			i, gen := ev.i, c.gen
+			go func() {
+				if err := w.runPostStart(w.ctx, i); err != nil && w.ctx.Err() == nil {
+					w.send(hookEvent{i: i, gen: gen, err: err})
+				}
+			}()
+		}
+	case hookEvent:
+		if c := w.ctrs[ev.i]; ev.gen == c.gen && c.running {
+			w.failPostStart(ev.i, ev.err)
+		}
 	case probeEvent:
 		c := w.ctrs[ev.i]
 		if ev.gen != c.gen || !c.running {
@@ -699,11 +742,16 @@ func (w *podWorker) kill(i int, msg string) {
 		c.probeCancel()
 		c.probeCancel = nil
 	}
-	if err := w.env.rt.Signal(w.ctx, c.id, syscall.SIGTERM); err != nil {
-		w.log.Warn("signal container", "container", c.spec.GetName(), "err", err)
-	}
 	gen := c.gen
-	time.AfterFunc(w.grace, func() { w.send(killEvent{i: i, gen: gen}) })
+	go func() {
+		// preStop, then SIGTERM, then SIGKILL: all within the grace period.
+		deadline := deadlineAfter(w.grace)
+		w.preStop(w.ctx, c, deadline)
+		if err := w.env.rt.Signal(w.ctx, c.id, syscall.SIGTERM); err != nil {
+			w.log.Warn("signal container", "container", c.spec.GetName(), "err", err)
+		}
+		time.AfterFunc(time.Until(deadline), func() { w.send(killEvent{i: i, gen: gen}) })
+	}()
 }
 
 func (w *podWorker) exited(i int, code int32, oomKilled bool) {
@@ -713,7 +761,11 @@ func (w *podWorker) exited(i int, code int32, oomKilled bool) {
 	c.lastExit, w.exitCode = code, code
 	c.crashes = nextCrashCount(c.crashes, ran)
 	c.msg = fmt.Sprintf("exited with code %d", code)
+	failed := code != 0
 	switch {
+	case c.hookErr != "":
+		c.reason, c.msg = "PostStartHookError", c.hookErr
+		failed = true
 	case oomKilled:
 		c.reason = "OOMKilled"
 		c.msg = fmt.Sprintf("killed by the OOM killer at its memory limit (exit code %d)", code)
@@ -722,9 +774,20 @@ func (w *podWorker) exited(i int, code int32, oomKilled bool) {
 	default:
 		c.reason = "Error"
 	}
+	c.hookErr = ""
 	c.lastReason = c.reason
 	w.log.Info("container exited", "container", c.spec.GetName(), "code", code, "reason", c.reason)
-	if !w.shouldRestart(code) {
+	if c.kind == initContainer && !failed {
+		c.done, c.crashes = true, 0
+		return
+	}
+	if !w.restartable(c, code, failed) {
+		if c.kind == initContainer {
+			// restartPolicy Never: the pod cannot initialise.
+			w.phase = ordov1.PodPhase_POD_PHASE_FAILED
+			w.stopSidecars()
+			return
+		}
 		w.checkFinished()
 		return
 	}
@@ -748,18 +811,22 @@ func (w *podWorker) scheduleRestart(i int) {
 
 // checkFinished sets Succeeded/Failed once no container runs or will restart.
 func (w *podWorker) checkFinished() {
+	if w.initializing {
+		return
+	}
 	failed := false
-	for _, c := range w.ctrs {
-		if c.running || w.shouldRestart(c.lastExit) {
+	for _, c := range w.ctrs[w.nInit:] {
+		if c.running || w.restartable(c, c.lastExit, c.lastExit != 0) {
 			return
 		}
-		failed = failed || c.lastExit != 0
+		failed = failed || c.lastExit != 0 || c.lastReason == "PostStartHookError"
 	}
 	if failed {
 		w.phase = ordov1.PodPhase_POD_PHASE_FAILED
 	} else {
 		w.phase = ordov1.PodPhase_POD_PHASE_SUCCEEDED
 	}
+	w.stopSidecars()
 }
 
 // teardown stops and removes every container of the pod, its network and files,
@@ -767,11 +834,14 @@ func (w *podWorker) checkFinished() {
 func (w *podWorker) teardown(ctx context.Context) {
 	w.phase = ordov1.PodPhase_POD_PHASE_TERMINATING
 	w.reason, w.message = "", ""
-	for _, c := range w.ctrs {
+	wasRunning := make([]bool, len(w.ctrs))
+	for i, c := range w.ctrs {
+		wasRunning[i] = c.running
 		w.endIncarnation(c)
 		c.reason, c.msg = "", ""
 	}
 	w.publish()
+	w.stopInOrder(ctx, wasRunning)
 	ids := map[string]bool{}
 	for _, c := range w.ctrs {
 		ids[c.id] = true
@@ -837,7 +907,7 @@ func (w *podWorker) status() *ordov1.PodStatus {
 	if w.phase == ordov1.PodPhase_POD_PHASE_PENDING {
 		st.Reason, st.Message = w.reason, w.message
 	}
-	ready := w.phase == ordov1.PodPhase_POD_PHASE_RUNNING && len(w.ctrs) > 0
+	ready := w.phase == ordov1.PodPhase_POD_PHASE_RUNNING && len(w.ctrs) > w.nInit
 	for _, c := range w.ctrs {
 		cs := &ordov1.ContainerStatus{
 			Name:         c.spec.GetName(),
@@ -852,15 +922,24 @@ func (w *podWorker) status() *ordov1.PodStatus {
 		if c.running {
 			cs.StartedTime = timestamppb.New(c.startedAt)
 		}
-		st.Containers = append(st.Containers, cs)
 		st.Restarts += c.restarts
+		if c.kind != appContainer {
+			st.InitContainers = append(st.InitContainers, cs)
+			// A sidecar's readiness counts towards the pod's, as in Kubernetes.
+			ready = ready && (c.kind != sidecar || c.ready())
+			continue
+		}
+		st.Containers = append(st.Containers, cs)
 		ready = ready && c.ready()
 		if w.phase == ordov1.PodPhase_POD_PHASE_RUNNING && !c.running && st.Reason == "" {
 			st.Reason, st.Message = c.reason, c.msg
 		}
 	}
+	if w.initializing {
+		st.Reason, st.Message = w.initReason()
+	}
 	if w.phase == ordov1.PodPhase_POD_PHASE_GONE || w.phase == ordov1.PodPhase_POD_PHASE_TERMINATING {
-		st.Containers = nil
+		st.Containers, st.InitContainers = nil, nil
 		st.PodIp = ""
 	}
 	st.Ready = ready
