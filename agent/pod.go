@@ -119,6 +119,8 @@ type podWorker struct {
 	netns                  network.Pod
 	volumes                map[string]volumes.Source
 	sysctls                map[string]string
+	pidNSPath              string // the pod's shared PID namespace
+	hostPorts              *hostPorts
 	ctrs                   []*ctrState // init containers (nInit of them) first, in order
 	nInit                  int
 	initializing           bool // init containers are being run
@@ -199,6 +201,7 @@ func (w *podWorker) send(ev any) {
 // the containers running; only stop() removes them.
 func (w *podWorker) run(ctx context.Context) {
 	defer close(w.done)
+	defer func() { w.hostPorts.Close() }() // also when the agent exits: a new one forwards
 	w.ctx = ctx
 	if w.pod != nil {
 		if w.setup(ctx) {
@@ -276,7 +279,7 @@ func (w *podWorker) setup(ctx context.Context) bool {
 		return false
 	}
 	tFiles := time.Now()
-	if !w.prepareVolumes(sctx) || !w.applyFSGroup(sctx) {
+	if !w.sandbox(sctx) || !w.prepareVolumes(sctx) || !w.applyFSGroup(sctx) {
 		return false
 	}
 	if !w.runInit(sctx) {
@@ -313,6 +316,38 @@ func (w *podWorker) checkSpec(ctx context.Context) bool {
 	w.publish()
 	<-ctx.Done()
 	return false
+}
+
+// sandbox sets up what the pod's containers share besides the network: the
+// PID namespace (shareProcessNamespace) and the forwarding of host ports. It
+// retries with back-off; false when the pod is stopped or ctx ends first.
+func (w *podWorker) sandbox(ctx context.Context) bool {
+	mappings := hostPortMappings(w.pod.GetSpec())
+	if w.pod.GetSpec().GetHostNetwork() || w.netns.NetNSPath == "" {
+		mappings = nil // the containers' own sockets are the node's
+	}
+	for attempt := 1; ; attempt++ {
+		reason := "CreatePodSandboxError"
+		err := w.ensurePIDNS(ctx)
+		if err == nil && len(mappings) > 0 && w.hostPorts == nil {
+			reason = "HostPortUnavailable"
+			w.hostPorts, err = openHostPorts(mappings, w.netns.NetNSPath, w.netns.IP, w.log)
+		}
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		w.log.Warn("pod sandbox not ready", "reason", reason, "err", err)
+		if w.reason != reason || w.message != err.Error() {
+			w.reason, w.message = reason, err.Error()
+			w.publish()
+		}
+		if !sleep(ctx, backoff(attempt, 200*time.Millisecond, 10*time.Second)) {
+			return false
+		}
+	}
 }
 
 // applyFSGroup gives the pod's writable volumes to its fsGroup before any
@@ -446,6 +481,7 @@ func (w *podWorker) containerConfig(c *ctrState) ContainerConfig {
 	cfg.HostNetwork = p.GetSpec().GetHostNetwork()
 	cfg.Security = effectiveSecurity(p.GetSpec().GetSecurityContext(), c.spec.GetSecurityContext())
 	cfg.Sysctls = w.sysctls
+	cfg.PIDNSPath = w.pidNSPath
 	r := c.spec.GetResources()
 	cfg.Resources = Resources{
 		CPULimitMillis:   r.GetCpuLimitMillis(),
@@ -882,6 +918,10 @@ func (w *podWorker) teardown(ctx context.Context) {
 		}
 		break
 	}
+	w.hostPorts.Close()
+	if err := stopPIDNSInit(w.env.podDir(w.key)); err != nil {
+		w.log.Warn("stop the pod's PID namespace", "err", err)
+	}
 	if err := w.env.net.Teardown(ctx, w.key); err != nil {
 		w.log.Warn("remove pod network", "err", err)
 	}
@@ -902,6 +942,7 @@ func (w *podWorker) status() *ordov1.PodStatus {
 	st := &ordov1.PodStatus{
 		Phase:    w.phase,
 		PodIp:    w.netns.IP,
+		HostIp:   w.env.nodeIP,
 		ExitCode: w.exitCode,
 	}
 	if w.phase == ordov1.PodPhase_POD_PHASE_PENDING {
