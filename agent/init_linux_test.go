@@ -30,7 +30,8 @@ func shContainer(name, script string) *ordov1.Container {
 
 func TestInitContainersRunInOrderAndSidecarKeepsRunning(t *testing.T) {
 	c := sharedContainerd(t)
-	ta := newTestAgent(t, c, t.TempDir())
+	state := t.TempDir()
+	ta := newTestAgent(t, c, state)
 	ctx := context.Background()
 	pod := testPod("init-0", 1, shContainer("app", "echo app >> /work/log; sleep 1000"))
 	side := shContainer("side", "echo side >> /work/log; sleep 1000")
@@ -86,6 +87,18 @@ func TestInitContainersRunInOrderAndSidecarKeepsRunning(t *testing.T) {
 	}
 	if out, _, _ := execOutput(ctx, ta.rt, app, "cat", "/work/log"); out != "side\nfirst\nsecond\napp\nside\n" {
 		t.Errorf("runs after the sidecar restarted = %q", out)
+	}
+
+	// A restarted agent adopts the pod without running its init containers again.
+	ta.exit()
+	ta = newTestAgent(t, c, state)
+	ta.ApplyDesired([]*ordov1.Pod{pod})
+	r = ta.waitReport(t, "init-0 adopted", func(r *ordov1.PodStatusReport) bool { return r.GetName() == "init-0" && r.GetStatus().GetReady() })
+	if ics := r.GetStatus().GetInitContainers(); len(ics) != 3 || !ics[0].GetRunning() || ics[0].GetRestartCount() != 1 || ics[2].GetReason() != "Completed" {
+		t.Errorf("init container statuses after adoption = %v", ics)
+	}
+	if out, _, _ := execOutput(ctx, ta.rt, app, "cat", "/work/log"); out != "side\nfirst\nsecond\napp\nside\n" {
+		t.Errorf("runs after the agent restarted = %q", out)
 	}
 	ta.ApplyDesired(nil)
 	ta.waitReport(t, "init-0 gone", phaseIs("init-0", 1, ordov1.PodPhase_POD_PHASE_GONE))

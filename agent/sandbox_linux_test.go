@@ -16,7 +16,8 @@ import (
 
 func TestSharedProcessNamespaceAndHostPort(t *testing.T) {
 	c := sharedContainerd(t)
-	ta := newTestAgent(t, c, t.TempDir())
+	state := t.TempDir()
+	ta := newTestAgent(t, c, state)
 	ctx := context.Background()
 	port := freePort(t)
 	web := shContainer("web", "mkdir -p /www && echo hello from the pod > /www/index.html && httpd -f -p 8080 -h /www")
@@ -63,6 +64,20 @@ func TestSharedProcessNamespaceAndHostPort(t *testing.T) {
 	})
 	if out, _, _ := execOutput(ctx, ta.rt, other, "ps"); !strings.Contains(out, "httpd") {
 		t.Errorf("after a restart the namespace lost web's process: %q", out)
+	}
+
+	// A restarted agent keeps the namespace and forwards the port again.
+	ta.exit()
+	ta = newTestAgent(t, c, state)
+	ta.ApplyDesired([]*ordov1.Pod{pod})
+	ta.waitReport(t, "share-0 adopted", func(r *ordov1.PodStatusReport) bool { return r.GetName() == "share-0" && r.GetStatus().GetReady() })
+	if got := findPIDNSInit(ta.env.podDir("share-0")); got != initPID {
+		t.Errorf("PID namespace init after the agent restarted = %d, was %d", got, initPID)
+	}
+	if resp, err := http.Get(url); err != nil {
+		t.Errorf("host port after the agent restarted: %v", err)
+	} else {
+		resp.Body.Close()
 	}
 
 	ta.ApplyDesired(nil)
