@@ -293,7 +293,7 @@ func (a *Agent) session(ctx context.Context, client ordov1.NodeClient) (connecte
 		NodeName:     a.cfg.NodeName,
 		Labels:       a.cfg.Labels,
 		Addresses:    a.cfg.Addresses,
-		Capacity:     &ordov1.NodeCapacity{MaxPods: a.cfg.MaxPods},
+		Capacity:     nodeCapacity(a.cfg.MaxPods, a.cfg.ReservedCPUMillis, a.cfg.ReservedMemoryBytes),
 		AgentVersion: Version,
 	})
 	if err != nil {

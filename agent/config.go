@@ -32,7 +32,10 @@ type Config struct {
 	CgroupParent      string            // default: containerd's /<namespace>/<container>
 	DNSUpstreams      []string          // for names outside the cluster domain; default: /etc/resolv.conf; "none": refuse
 	ImportImages      []string          // image archives loaded into containerd at start (no registry needed)
-	Logger            *slog.Logger
+	// Reserved for the system: left out of what the node reports allocatable.
+	ReservedCPUMillis   int64
+	ReservedMemoryBytes int64
+	Logger              *slog.Logger
 
 	// Volumes makes pod volumes available on the node; Run requires it. The
 	// command builds a *volumes.Manager keeping its data under StateDir.

@@ -62,12 +62,16 @@ func (e *podEnv) logDir(key string) string { return filepath.Join(e.stateDir, "l
 type ctrState struct {
 	spec        *ordov1.Container
 	id          string
-	gen         int // bumped when an incarnation ends; events of older ones are ignored
+	kind        ctrKind
+	done        bool   // an init container that completed
+	hookErr     string // the postStart hook of this incarnation failed
+	gen         int    // bumped when an incarnation ends; events of older ones are ignored
 	running     bool
 	startedAt   time.Time
 	restarts    int32
 	crashes     int // consecutive quick exits
 	lastExit    int32
+	lastReason  string // how the last incarnation ended: Completed, Error, OOMKilled
 	reason, msg string
 	startupDone bool
 	readyOK     bool
@@ -117,8 +121,13 @@ type podWorker struct {
 	reason, message        string
 	netns                  network.Pod
 	volumes                map[string]volumes.Source
-	ctrs                   []*ctrState
 	cfg                    podConfig // resolved environments, config volume updates
+	sysctls                map[string]string
+	pidNSPath              string // the pod's shared PID namespace
+	hostPorts              *hostPorts
+	ctrs                   []*ctrState // init containers (nInit of them) first, in order
+	nInit                  int
+	initializing           bool // init containers are being run
 	startedTime, readyTime time.Time
 	wasReady               bool
 	exitCode               int32
@@ -142,14 +151,25 @@ func newPodWorker(env *podEnv, pod *ordov1.Pod, found []ContainerState) *podWork
 	if g := pod.GetSpec().GetTerminationGracePeriodSeconds(); g > 0 {
 		w.grace = time.Duration(g) * time.Second
 	}
-	for _, c := range pod.GetSpec().GetContainers() {
-		cs := &ctrState{spec: c, id: identity.ContainerID(w.namespace, w.name, c.GetName())}
+	add := func(c *ordov1.Container, kind ctrKind) {
+		cs := &ctrState{spec: c, id: identity.ContainerID(w.namespace, w.name, c.GetName()), kind: kind}
 		for _, f := range found {
 			if n, err := strconv.Atoi(f.Labels[labelRestarts]); f.ID == cs.id && err == nil {
 				cs.restarts = int32(n)
 			}
 		}
 		w.ctrs = append(w.ctrs, cs)
+	}
+	for _, c := range pod.GetSpec().GetInitContainers() {
+		kind := initContainer
+		if c.GetRestartPolicy() == "Always" {
+			kind = sidecar
+		}
+		add(c, kind)
+	}
+	w.nInit = len(w.ctrs)
+	for _, c := range pod.GetSpec().GetContainers() {
+		add(c, appContainer)
 	}
 	w.log = env.log.With("pod", w.name, "namespace", w.namespace, "epoch", w.epoch)
 	return w
@@ -185,6 +205,7 @@ func (w *podWorker) send(ev any) {
 // the containers running; only stop() removes them.
 func (w *podWorker) run(ctx context.Context) {
 	defer close(w.done)
+	defer func() { w.hostPorts.Close() }() // also when the agent exits: a new one forwards
 	w.ctx = ctx
 	if w.pod != nil {
 		if w.setup(ctx) {
@@ -231,6 +252,9 @@ func (w *podWorker) setup(ctx context.Context) bool {
 	}
 	w.publish()
 
+	if !w.checkSpec(sctx) {
+		return false
+	}
 	t0 := time.Now()
 	for attempt := 1; !w.pod.GetSpec().GetHostNetwork(); attempt++ {
 		p, err := w.env.net.Setup(sctx, w.key)
@@ -259,10 +283,13 @@ func (w *podWorker) setup(ctx context.Context) bool {
 		return false
 	}
 	tFiles := time.Now()
-	if !w.prepareVolumes(sctx) {
+	if !w.sandbox(sctx) || !w.prepareVolumes(sctx) || !w.applyFSGroup(sctx) {
 		return false
 	}
-	for i := range w.ctrs {
+	if !w.runInit(sctx) {
+		return false
+	}
+	for i := w.nInit; i < len(w.ctrs); i++ {
 		if !w.startContainer(sctx, i) {
 			return false
 		}
@@ -272,6 +299,90 @@ func (w *podWorker) setup(ctx context.Context) bool {
 	w.publish()
 	w.log.Debug("pod started", "network", tNet.Sub(t0), "files", tFiles.Sub(tNet), "containers", time.Since(tFiles))
 	return true
+}
+
+// checkSpec refuses what the node cannot run as asked (a sysctl that is not
+// namespaced): the pod stays Pending with the reason until it is stopped.
+func (w *podWorker) checkSpec(ctx context.Context) bool {
+	spec := w.pod.GetSpec()
+	sysctls, err := checkSysctls(spec.GetSecurityContext().GetSysctls(), spec.GetHostNetwork())
+	if err == nil {
+		w.sysctls = sysctls
+		return true
+	}
+	var ce *ConfigError
+	if errors.As(err, &ce) {
+		w.reason, w.message = ce.Reason, ce.Message
+	} else {
+		w.reason, w.message = "CreateContainerConfigError", err.Error()
+	}
+	w.log.Warn("pod refused", "reason", w.reason, "message", w.message)
+	w.publish()
+	<-ctx.Done()
+	return false
+}
+
+// sandbox sets up what the pod's containers share besides the network: the
+// PID namespace (shareProcessNamespace) and the forwarding of host ports. It
+// retries with back-off; false when the pod is stopped or ctx ends first.
+func (w *podWorker) sandbox(ctx context.Context) bool {
+	mappings := hostPortMappings(w.pod.GetSpec())
+	if w.pod.GetSpec().GetHostNetwork() || w.netns.NetNSPath == "" {
+		mappings = nil // the containers' own sockets are the node's
+	}
+	for attempt := 1; ; attempt++ {
+		reason := "CreatePodSandboxError"
+		err := w.ensurePIDNS(ctx)
+		if err == nil && len(mappings) > 0 && w.hostPorts == nil {
+			reason = "HostPortUnavailable"
+			w.hostPorts, err = openHostPorts(mappings, w.netns.NetNSPath, w.netns.IP, w.log)
+		}
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		w.log.Warn("pod sandbox not ready", "reason", reason, "err", err)
+		if w.reason != reason || w.message != err.Error() {
+			w.reason, w.message = reason, err.Error()
+			w.publish()
+		}
+		if !sleep(ctx, backoff(attempt, 200*time.Millisecond, 10*time.Second)) {
+			return false
+		}
+	}
+}
+
+// applyFSGroup gives the pod's writable volumes to its fsGroup before any
+// container starts. It retries with back-off; false when the pod is stopped
+// or ctx ends first.
+func (w *podWorker) applyFSGroup(ctx context.Context) bool {
+	sc := w.pod.GetSpec().GetSecurityContext()
+	if sc == nil || sc.FsGroup == nil {
+		return true
+	}
+	fsGroup := sc.FsGroup
+	for attempt := 1; ; attempt++ {
+		var errs []error
+		for _, src := range fsGroupVolumes(w.pod.GetResolvedVolumes(), w.volumes) {
+			if err := setVolumeOwnership(src.Path, *fsGroup); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		err := errors.Join(errs...)
+		if err == nil {
+			return true
+		}
+		w.log.Warn("fsGroup ownership not set", "err", err)
+		if msg := "fsGroup: " + err.Error(); w.reason != reasonFailedMount || w.message != msg {
+			w.reason, w.message = reasonFailedMount, msg
+			w.publish()
+		}
+		if !sleep(ctx, backoff(attempt, 200*time.Millisecond, 10*time.Second)) {
+			return false
+		}
+	}
 }
 
 func (w *podWorker) hostname() string {
@@ -349,6 +460,9 @@ func (w *podWorker) containerConfig(c *ctrState) ContainerConfig {
 		identity.LabelNode:      w.env.nodeName,
 		labelGrace:              strconv.FormatInt(int64(w.grace/time.Second), 10),
 	}
+	if k := c.kind.label(); k != "" {
+		labels[labelKind] = k
+	}
 	env, command, args := w.containerEnv(c)
 	dir := w.env.podDir(w.key)
 	cfg := ContainerConfig{
@@ -366,6 +480,15 @@ func (w *podWorker) containerConfig(c *ctrState) ContainerConfig {
 		Mounts:     w.mounts(c),
 	}
 	cfg.HostNetwork = p.GetSpec().GetHostNetwork()
+	cfg.Security = effectiveSecurity(p.GetSpec().GetSecurityContext(), c.spec.GetSecurityContext())
+	cfg.Sysctls = w.sysctls
+	cfg.PIDNSPath = w.pidNSPath
+	r := c.spec.GetResources()
+	cfg.Resources = Resources{
+		CPULimitMillis:   r.GetCpuLimitMillis(),
+		CPURequestMillis: r.GetCpuRequestMillis(),
+		MemoryLimitBytes: r.GetMemoryLimitBytes(),
+	}
 	return cfg
 }
 
@@ -390,10 +513,16 @@ func (w *podWorker) logPath(c *ctrState) string {
 func (w *podWorker) startContainer(ctx context.Context, i int) bool {
 	c := w.ctrs[i]
 	fail := func(attempt int, reason string, err error) bool {
-		var ie *ImageError
+		var (
+			ie *ImageError
+			ce *ConfigError
+		)
 		if errors.As(err, &ie) {
 			reason = ie.Reason
 			c.reason, c.msg = ie.Reason, ie.Message
+		} else if errors.As(err, &ce) {
+			reason = ce.Reason
+			c.reason, c.msg = ce.Reason, ce.Message
 		} else {
 			c.reason, c.msg = reason, err.Error()
 		}
@@ -440,6 +569,15 @@ func (w *podWorker) startContainer(ctx context.Context, i int) bool {
 		c.reason, c.msg = "", ""
 		w.reason, w.message = "ContainerCreating", ""
 		w.started(i, exit)
+		if !running {
+			// As the kubelet does, the next container starts once the hook is done.
+			if err := w.runPostStart(ctx, i); err != nil {
+				if ctx.Err() != nil {
+					return false
+				}
+				w.failPostStart(i, err)
+			}
+		}
 		w.publish()
 		return true
 	}
@@ -554,7 +692,7 @@ func (w *podWorker) handle(ctx context.Context, ev any) {
 			time.AfterFunc(time.Second, func() { w.send(reattachEvent{i: ev.i, gen: gen}) })
 			return
 		}
-		w.exited(ev.i, ev.st.Code)
+		w.exited(ev.i, ev.st.Code, ev.st.OOMKilled)
 	case reattachEvent:
 		c := w.ctrs[ev.i]
 		if ev.gen != c.gen || !c.running {
@@ -569,7 +707,7 @@ func (w *podWorker) handle(ctx context.Context, ev any) {
 			gen := c.gen
 			go func() { st := <-exit; w.send(exitEvent{i: ev.i, gen: gen, st: st}) }()
 		default:
-			w.exited(ev.i, 255)
+			w.exited(ev.i, 255, false)
 		}
 	case restartEvent:
 		c := w.ctrs[ev.i]
@@ -591,6 +729,18 @@ func (w *podWorker) handle(ctx context.Context, ev any) {
 			w.log.Warn("record restart count", "container", c.spec.GetName(), "err", err)
 		}
 		w.started(ev.i, exit)
+		if c.spec.GetLifecycle().GetPostStart() != nil {
+			i, gen := ev.i, c.gen
+			go func() {
+				if err := w.runPostStart(w.ctx, i); err != nil && w.ctx.Err() == nil {
+					w.send(hookEvent{i: i, gen: gen, err: err})
+				}
+			}()
+		}
+	case hookEvent:
+		if c := w.ctrs[ev.i]; ev.gen == c.gen && c.running {
+			w.failPostStart(ev.i, ev.err)
+		}
 	case probeEvent:
 		c := w.ctrs[ev.i]
 		if ev.gen != c.gen || !c.running {
@@ -635,27 +785,52 @@ func (w *podWorker) kill(i int, msg string) {
 		c.probeCancel()
 		c.probeCancel = nil
 	}
-	if err := w.env.rt.Signal(w.ctx, c.id, syscall.SIGTERM); err != nil {
-		w.log.Warn("signal container", "container", c.spec.GetName(), "err", err)
-	}
 	gen := c.gen
-	time.AfterFunc(w.grace, func() { w.send(killEvent{i: i, gen: gen}) })
+	go func() {
+		// preStop, then SIGTERM, then SIGKILL: all within the grace period.
+		deadline := deadlineAfter(w.grace)
+		w.preStop(w.ctx, c, deadline)
+		if err := w.env.rt.Signal(w.ctx, c.id, syscall.SIGTERM); err != nil {
+			w.log.Warn("signal container", "container", c.spec.GetName(), "err", err)
+		}
+		time.AfterFunc(time.Until(deadline), func() { w.send(killEvent{i: i, gen: gen}) })
+	}()
 }
 
-func (w *podWorker) exited(i int, code int32) {
+func (w *podWorker) exited(i int, code int32, oomKilled bool) {
 	c := w.ctrs[i]
 	ran := time.Since(c.startedAt)
 	w.endIncarnation(c)
 	c.lastExit, w.exitCode = code, code
 	c.crashes = nextCrashCount(c.crashes, ran)
-	if code == 0 {
+	c.msg = fmt.Sprintf("exited with code %d", code)
+	failed := code != 0
+	switch {
+	case c.hookErr != "":
+		c.reason, c.msg = "PostStartHookError", c.hookErr
+		failed = true
+	case oomKilled:
+		c.reason = "OOMKilled"
+		c.msg = fmt.Sprintf("killed by the OOM killer at its memory limit (exit code %d)", code)
+	case code == 0:
 		c.reason = "Completed"
-	} else {
+	default:
 		c.reason = "Error"
 	}
-	c.msg = fmt.Sprintf("exited with code %d", code)
-	w.log.Info("container exited", "container", c.spec.GetName(), "code", code)
-	if !w.shouldRestart(code) {
+	c.hookErr = ""
+	c.lastReason = c.reason
+	w.log.Info("container exited", "container", c.spec.GetName(), "code", code, "reason", c.reason)
+	if c.kind == initContainer && !failed {
+		c.done, c.crashes = true, 0
+		return
+	}
+	if !w.restartable(c, code, failed) {
+		if c.kind == initContainer {
+			// restartPolicy Never: the pod cannot initialise.
+			w.phase = ordov1.PodPhase_POD_PHASE_FAILED
+			w.stopSidecars()
+			return
+		}
 		w.checkFinished()
 		return
 	}
@@ -667,7 +842,11 @@ func (w *podWorker) scheduleRestart(i int) {
 	delay := restartDelay(c.crashes)
 	if c.crashes > 1 {
 		c.reason = "CrashLoopBackOff"
-		c.msg = fmt.Sprintf("back-off %v restarting failed container %s in pod %s (last exit code %d)", delay, c.spec.GetName(), w.name, c.lastExit)
+		c.msg = fmt.Sprintf("back-off %v restarting failed container %s in pod %s (last exit code %d", delay, c.spec.GetName(), w.name, c.lastExit)
+		if c.lastReason == "OOMKilled" {
+			c.msg += ", OOMKilled"
+		}
+		c.msg += ")"
 	}
 	gen := c.gen
 	time.AfterFunc(delay, func() { w.send(restartEvent{i: i, gen: gen}) })
@@ -675,18 +854,22 @@ func (w *podWorker) scheduleRestart(i int) {
 
 // checkFinished sets Succeeded/Failed once no container runs or will restart.
 func (w *podWorker) checkFinished() {
+	if w.initializing {
+		return
+	}
 	failed := false
-	for _, c := range w.ctrs {
-		if c.running || w.shouldRestart(c.lastExit) {
+	for _, c := range w.ctrs[w.nInit:] {
+		if c.running || w.restartable(c, c.lastExit, c.lastExit != 0) {
 			return
 		}
-		failed = failed || c.lastExit != 0
+		failed = failed || c.lastExit != 0 || c.lastReason == "PostStartHookError"
 	}
 	if failed {
 		w.phase = ordov1.PodPhase_POD_PHASE_FAILED
 	} else {
 		w.phase = ordov1.PodPhase_POD_PHASE_SUCCEEDED
 	}
+	w.stopSidecars()
 }
 
 // teardown stops and removes every container of the pod, its network and files,
@@ -694,11 +877,14 @@ func (w *podWorker) checkFinished() {
 func (w *podWorker) teardown(ctx context.Context) {
 	w.phase = ordov1.PodPhase_POD_PHASE_TERMINATING
 	w.reason, w.message = "", ""
-	for _, c := range w.ctrs {
+	wasRunning := make([]bool, len(w.ctrs))
+	for i, c := range w.ctrs {
+		wasRunning[i] = c.running
 		w.endIncarnation(c)
 		c.reason, c.msg = "", ""
 	}
 	w.publish()
+	w.stopInOrder(ctx, wasRunning)
 	ids := map[string]bool{}
 	for _, c := range w.ctrs {
 		ids[c.id] = true
@@ -743,6 +929,10 @@ func (w *podWorker) teardown(ctx context.Context) {
 		}
 		break
 	}
+	w.hostPorts.Close()
+	if err := stopPIDNSInit(w.env.podDir(w.key)); err != nil {
+		w.log.Warn("stop the pod's PID namespace", "err", err)
+	}
 	if err := w.env.net.Teardown(ctx, w.key); err != nil {
 		w.log.Warn("remove pod network", "err", err)
 	}
@@ -763,12 +953,13 @@ func (w *podWorker) status() *ordov1.PodStatus {
 	st := &ordov1.PodStatus{
 		Phase:    w.phase,
 		PodIp:    w.netns.IP,
+		HostIp:   w.env.nodeIP,
 		ExitCode: w.exitCode,
 	}
 	if w.phase == ordov1.PodPhase_POD_PHASE_PENDING {
 		st.Reason, st.Message = w.reason, w.message
 	}
-	ready := w.phase == ordov1.PodPhase_POD_PHASE_RUNNING && len(w.ctrs) > 0
+	ready := w.phase == ordov1.PodPhase_POD_PHASE_RUNNING && len(w.ctrs) > w.nInit
 	for _, c := range w.ctrs {
 		cs := &ordov1.ContainerStatus{
 			Name:         c.spec.GetName(),
@@ -783,15 +974,24 @@ func (w *podWorker) status() *ordov1.PodStatus {
 		if c.running {
 			cs.StartedTime = timestamppb.New(c.startedAt)
 		}
-		st.Containers = append(st.Containers, cs)
 		st.Restarts += c.restarts
+		if c.kind != appContainer {
+			st.InitContainers = append(st.InitContainers, cs)
+			// A sidecar's readiness counts towards the pod's, as in Kubernetes.
+			ready = ready && (c.kind != sidecar || c.ready())
+			continue
+		}
+		st.Containers = append(st.Containers, cs)
 		ready = ready && c.ready()
 		if w.phase == ordov1.PodPhase_POD_PHASE_RUNNING && !c.running && st.Reason == "" {
 			st.Reason, st.Message = c.reason, c.msg
 		}
 	}
+	if w.initializing {
+		st.Reason, st.Message = w.initReason()
+	}
 	if w.phase == ordov1.PodPhase_POD_PHASE_GONE || w.phase == ordov1.PodPhase_POD_PHASE_TERMINATING {
-		st.Containers = nil
+		st.Containers, st.InitContainers = nil, nil
 		st.PodIp = ""
 	}
 	st.Ready = ready

@@ -56,6 +56,39 @@ type ContainerConfig struct {
 	Files map[string]string
 	// Mounts are the container's volume mounts.
 	Mounts []volumes.Mount
+	// Resources are the container's cgroup limits.
+	Resources Resources
+	// Security is the container's effective security context (the pod's
+	// overridden by the container's).
+	Security Security
+	// Sysctls are the pod's namespaced kernel parameters.
+	Sysctls map[string]string
+	// PIDNSPath joins the PID namespace at that path (a pod sharing its
+	// process namespace); empty: the container's own.
+	PIDNSPath string
+}
+
+// Resources are a container's CPU and memory settings; 0 means none.
+type Resources struct {
+	CPULimitMillis   int64
+	CPURequestMillis int64
+	MemoryLimitBytes int64
+}
+
+// Security is a container's effective security context. Unset pointers keep
+// the image's (user, group) or the runtime's (privilege escalation) default.
+type Security struct {
+	RunAsUser          *int64
+	RunAsGroup         *int64
+	RunAsNonRoot       bool
+	SupplementalGroups []int64 // the pod's, with its fsGroup
+	Privileged         bool
+	CapAdd, CapDrop    []string
+	ReadOnlyRootFS     bool
+	// AllowPrivilegeEscalation false sets no_new_privs; unset and true
+	// leave it off, as in Kubernetes.
+	AllowPrivilegeEscalation *bool
+	SeccompProfile           string // "", RuntimeDefault, Unconfined
 }
 
 // ExitStatus is how a task ended. Err is set when watching it failed (for
@@ -64,6 +97,9 @@ type ExitStatus struct {
 	Code     int32
 	ExitedAt time.Time
 	Err      error
+	// OOMKilled: the kernel's OOM killer ended the task (its cgroup's memory
+	// limit was reached).
+	OOMKilled bool
 }
 
 // ContainerState is a managed container as the runtime found it.
@@ -80,3 +116,12 @@ type ImageError struct {
 }
 
 func (e *ImageError) Error() string { return e.Reason + ": " + e.Message }
+
+// ConfigError is a container the pod's spec does not allow to run as it is
+// (runAsNonRoot with a root user, a forbidden sysctl, ...).
+type ConfigError struct {
+	Reason  string // CreateContainerConfigError, SysctlForbidden
+	Message string
+}
+
+func (e *ConfigError) Error() string { return e.Reason + ": " + e.Message }

@@ -34,6 +34,7 @@ type containerdRuntime struct {
 	// (the local lab) never share a cgroup.
 	cgroupParent string
 	execSeq      atomic.Uint64
+	ooms         oomWatcher
 
 	mu sync.Mutex
 	// fresh holds containers this runtime created and has not started yet:
@@ -153,6 +154,11 @@ func (r *containerdRuntime) Create(ctx context.Context, cfg ContainerConfig) err
 		WithHostNetwork(cfg.HostNetwork),
 		WithReadOnlyFiles(cfg.Files),
 		volumes.WithMounts(cfg.Mounts),
+		WithCgroupMount(),
+		WithResources(cfg.Resources),
+		WithSysctls(cfg.Sysctls),
+		WithPIDNamespace(cfg.PIDNSPath),
+		WithSecurity(cfg.Security, cfg.Labels[identity.LabelContainer]),
 	}
 	if r.cgroupParent != "" {
 		specOpts = append(specOpts, oci.WithCgroup(path.Join(r.cgroupParent, cfg.ID)))
@@ -202,14 +208,19 @@ func (r *containerdRuntime) snapshotterName() string {
 	return r.snapshotter
 }
 
-// waitChan turns containerd's exit channel into ours.
-func waitChan(ctx context.Context, ch <-chan containerd.ExitStatus) <-chan ExitStatus {
+// waitChan turns containerd's exit channel of container id's task, started
+// at start, into ours, telling an exit by the OOM killer.
+func (r *containerdRuntime) waitChan(ctx context.Context, id string, start time.Time, ch <-chan containerd.ExitStatus) <-chan ExitStatus {
 	out := make(chan ExitStatus, 1)
 	go func() {
 		select {
 		case st := <-ch:
 			code, at, err := st.Result()
-			out <- ExitStatus{Code: int32(code), ExitedAt: at, Err: err}
+			es := ExitStatus{Code: int32(code), ExitedAt: at, Err: err}
+			if err == nil && code != 0 {
+				es.OOMKilled = r.ooms.killed(ctx, id, start, code == 128+uint32(syscall.SIGKILL))
+			}
+			out <- es
 		case <-ctx.Done():
 			out <- ExitStatus{Err: ctx.Err()}
 		}
@@ -240,11 +251,13 @@ func (r *containerdRuntime) Start(ctx context.Context, id, logPath string) (<-ch
 		task.Delete(ctx, containerd.WithProcessKill)
 		return nil, fmt.Errorf("wait task %s: %w", id, err)
 	}
+	r.ooms.watch(r.client, r.namespace)
+	started := time.Now()
 	if err := task.Start(ctx); err != nil {
 		task.Delete(ctx, containerd.WithProcessKill)
 		return nil, fmt.Errorf("start task %s: %w", id, err)
 	}
-	return waitChan(ctx, ch), nil
+	return r.waitChan(ctx, id, started, ch), nil
 }
 
 func (r *containerdRuntime) Attach(ctx context.Context, id string) (bool, <-chan ExitStatus, error) {
@@ -274,7 +287,9 @@ func (r *containerdRuntime) Attach(ctx context.Context, id string) (bool, <-chan
 	if st.Status != containerd.Running && st.Status != containerd.Paused && st.Status != containerd.Pausing {
 		return false, nil, nil
 	}
-	return true, waitChan(ctx, ch), nil
+	r.ooms.watch(r.client, r.namespace)
+	// The task started before this agent watched it: any OOM event seen counts.
+	return true, r.waitChan(ctx, id, time.Time{}, ch), nil
 }
 
 // limitedWriter keeps the first n bytes written to it.
@@ -417,6 +432,7 @@ func (r *containerdRuntime) Stop(ctx context.Context, id string, grace time.Dura
 
 func (r *containerdRuntime) Remove(ctx context.Context, id string) error {
 	r.takeFresh(id, true)
+	r.ooms.forget(id)
 	ctx = r.ctx(ctx)
 	c, err := r.client.LoadContainer(ctx, id)
 	if cerrdefs.IsNotFound(err) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ordoproject/ordo/agent"
 	"github.com/ordoproject/ordo/internal/cliflag"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // parseFlags reads the agent's command line into an agent.Config with defaults
@@ -23,6 +24,7 @@ func parseFlags(args []string, stderr io.Writer) (agent.Config, error) {
 		dnsUp   cliflag.List
 		imports cliflag.List
 		maxPods int
+		reserve string
 	)
 	fs.StringVar(&cfg.Scheduler, "scheduler", os.Getenv("ORDO_ADDR"), "scheduler address: unix:///path/ordo.sock or host:port (env ORDO_ADDR)")
 	fs.StringVar(&cfg.NodeName, "node-name", "", "node name (default: the host name)")
@@ -36,6 +38,7 @@ func parseFlags(args []string, stderr io.Writer) (agent.Config, error) {
 	fs.StringVar(&cfg.CgroupParent, "cgroup-parent", "", "cgroup under which pod containers go, as <parent>/<container> (default: containerd's /<namespace>/<container>)")
 	fs.Var(&dnsUp, "dns-upstream", "DNS server (host[:port], repeatable) for names outside the cluster domain; \"none\" refuses them (default: the node's /etc/resolv.conf)")
 	fs.Var(&imports, "import-image", "OCI or Docker image archive to load into containerd at start (repeatable), for nodes without a registry")
+	fs.StringVar(&reserve, "reserved", "", "resources kept for the system, left out of what pods may request: cpu=500m,memory=512Mi (default none)")
 	if err := fs.Parse(args); err != nil {
 		return agent.Config{}, err
 	}
@@ -47,6 +50,9 @@ func parseFlags(args []string, stderr io.Writer) (agent.Config, error) {
 		return agent.Config{}, err
 	}
 	cfg.Labels = l
+	if cfg.ReservedCPUMillis, cfg.ReservedMemoryBytes, err = parseReserved(reserve); err != nil {
+		return agent.Config{}, err
+	}
 	cfg.Addresses = addrs
 	cfg.DNSUpstreams = dnsUp
 	cfg.ImportImages = imports
@@ -68,4 +74,32 @@ func parseLabels(s string) (map[string]string, error) {
 		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
 	}
 	return out, nil
+}
+
+// parseReserved reads --reserved: cpu=<quantity>,memory=<quantity> (either
+// may be left out), as Kubernetes writes them ("500m", "1.5", "512Mi").
+func parseReserved(s string) (cpuMillis, memoryBytes int64, err error) {
+	if strings.TrimSpace(s) == "" {
+		return 0, 0, nil
+	}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || v == "" {
+			return 0, 0, fmt.Errorf("--reserved: %q is not resource=quantity", kv)
+		}
+		q, qerr := resource.ParseQuantity(v)
+		if qerr != nil || q.Sign() < 0 {
+			return 0, 0, fmt.Errorf("--reserved: %s: %q is not a quantity (examples: 500m, 2, 512Mi)", k, v)
+		}
+		switch k {
+		case "cpu":
+			cpuMillis = q.MilliValue()
+		case "memory":
+			memoryBytes = q.Value()
+		default:
+			return 0, 0, fmt.Errorf("--reserved: unknown resource %q (cpu, memory)", k)
+		}
+	}
+	return cpuMillis, memoryBytes, nil
 }

@@ -20,6 +20,7 @@ func TestParseFlags(t *testing.T) {
 		"--address", "10.0.0.1", "--address", "10.0.0.2", "--max-pods", "7",
 		"--containerd-address", "/c.sock", "--namespace", "ns", "--state-dir", "/s",
 		"--snapshotter", "native", "--cgroup-parent", "/p", "--dns-upstream", "1.1.1.1", "--dns-upstream", "none",
+		"--reserved", "cpu=500m, memory=512Mi",
 	}, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
@@ -29,8 +30,38 @@ func TestParseFlags(t *testing.T) {
 		cfg.Snapshotter != "native" || cfg.CgroupParent != "/p" || cfg.Logger == nil ||
 		!maps.Equal(cfg.Labels, map[string]string{"zone": "a", "disk": "ssd"}) ||
 		!slices.Equal(cfg.Addresses, []string{"10.0.0.1", "10.0.0.2"}) ||
-		!slices.Equal(cfg.DNSUpstreams, []string{"1.1.1.1", "none"}) {
+		!slices.Equal(cfg.DNSUpstreams, []string{"1.1.1.1", "none"}) ||
+		cfg.ReservedCPUMillis != 500 || cfg.ReservedMemoryBytes != 512<<20 {
 		t.Fatalf("config: %+v", cfg)
+	}
+}
+
+func TestParseReserved(t *testing.T) {
+	for _, c := range []struct {
+		in       string
+		cpu, mem int64
+		err      string
+	}{
+		{"", 0, 0, ""},
+		{"cpu=500m,memory=512Mi", 500, 512 << 20, ""},
+		{"cpu=2", 2000, 0, ""},
+		{"cpu=0.25", 250, 0, ""},
+		{"memory=1G", 0, 1e9, ""},
+		{"cpu=-1", 0, 0, `--reserved: cpu: "-1" is not a quantity (examples: 500m, 2, 512Mi)`},
+		{"memory=lots", 0, 0, `--reserved: memory: "lots" is not a quantity (examples: 500m, 2, 512Mi)`},
+		{"gpu=1", 0, 0, `--reserved: unknown resource "gpu" (cpu, memory)`},
+		{"cpu", 0, 0, `--reserved: "cpu" is not resource=quantity`},
+	} {
+		cpu, mem, err := parseReserved(c.in)
+		if c.err != "" {
+			if err == nil || err.Error() != c.err {
+				t.Errorf("%q: error %v, want %q", c.in, err, c.err)
+			}
+			continue
+		}
+		if err != nil || cpu != c.cpu || mem != c.mem {
+			t.Errorf("%q: %d %d %v, want %d %d", c.in, cpu, mem, err, c.cpu, c.mem)
+		}
 	}
 }
 
@@ -45,7 +76,8 @@ func TestParseFlagsDefaults(t *testing.T) {
 	if cfg.Scheduler != "127.0.0.1:7070" || cfg.NodeName != host || cfg.MaxPods != agent.DefaultMaxPods ||
 		cfg.ContainerdAddress != agent.DefaultContainerdAddress || cfg.Namespace != agent.DefaultNamespace ||
 		cfg.StateDir != agent.DefaultStateDir || cfg.Snapshotter != "" || cfg.CgroupParent != "" ||
-		cfg.Labels == nil || len(cfg.Labels) != 0 || cfg.DNSUpstreams != nil {
+		cfg.Labels == nil || len(cfg.Labels) != 0 || cfg.DNSUpstreams != nil ||
+		cfg.ReservedCPUMillis != 0 || cfg.ReservedMemoryBytes != 0 {
 		t.Fatalf("config: %+v", cfg)
 	}
 
