@@ -18,6 +18,7 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"golang.org/x/sys/unix"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/ordoproject/ordo/internal/testimage"
 	"github.com/ordoproject/ordo/network"
@@ -297,7 +298,7 @@ func testPod(name string, epoch uint64, ctr *ordov1.Container) *ordov1.Pod {
 		Spec: &ordov1.PodSpec{
 			Containers:                    []*ordov1.Container{ctr},
 			RestartPolicy:                 "Always",
-			TerminationGracePeriodSeconds: 1,
+			TerminationGracePeriodSeconds: proto.Int64(1),
 			Hostname:                      name,
 			Subdomain:                     set,
 		},

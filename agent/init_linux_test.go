@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/ordoproject/ordo/internal/identity"
 	"github.com/ordoproject/ordo/internal/testimage"
@@ -165,7 +166,7 @@ func TestLifecycleHooks(t *testing.T) {
 	slow.Lifecycle = &ordov1.Lifecycle{PreStop: &ordov1.LifecycleHandler{Sleep: true, SleepSeconds: 30}}
 	pod := testPod("hooks-0", 1, app)
 	pod.Spec.Containers = append(pod.Spec.Containers, slow)
-	pod.Spec.TerminationGracePeriodSeconds = 2
+	pod.Spec.TerminationGracePeriodSeconds = proto.Int64(2)
 	withVolume(pod, &ordov1.ResolvedVolume{Name: "out", HostPath: &ordov1.HostPathVolumeSource{Path: out}}, "/out")
 	ta.ApplyDesired([]*ordov1.Pod{pod})
 	ta.waitReport(t, "hooks-0 running", phaseIs("hooks-0", 1, ordov1.PodPhase_POD_PHASE_RUNNING))

@@ -148,7 +148,8 @@ func newPodWorker(env *podEnv, pod *ordov1.Pod, found []ContainerState) *podWork
 		done:      make(chan struct{}),
 		events:    make(chan any, 16),
 	}
-	if g := pod.GetSpec().GetTerminationGracePeriodSeconds(); g > 0 {
+	if spec := pod.GetSpec(); spec != nil && spec.TerminationGracePeriodSeconds != nil && *spec.TerminationGracePeriodSeconds >= 0 {
+		g := *spec.TerminationGracePeriodSeconds
 		w.grace = time.Duration(g) * time.Second
 	}
 	add := func(c *ordov1.Container, kind ctrKind) {

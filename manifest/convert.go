@@ -211,12 +211,7 @@ func (c *conv) podSpec(path string, ps *corev1.PodSpec) *ordov1.PodSpec {
 	if out.ServiceAccountName == "" {
 		out.ServiceAccountName = ps.DeprecatedServiceAccount
 	}
-	if g := ps.TerminationGracePeriodSeconds; g != nil {
-		if *g == 0 {
-			c.r.badf(path+".terminationGracePeriodSeconds", "must be >= 1 (0 is not supported)")
-		}
-		out.TerminationGracePeriodSeconds = *g
-	}
+	out.TerminationGracePeriodSeconds = ps.TerminationGracePeriodSeconds
 	out.Affinity = c.affinity(path+".affinity", ps.Affinity)
 	for _, t := range ps.Tolerations {
 		out.Tolerations = append(out.Tolerations, &ordov1.Toleration{

@@ -506,3 +506,21 @@ metadata: {name: bad
 		t.Errorf("Error() = %q", err.Error())
 	}
 }
+
+// terminationGracePeriodSeconds: 0 is kept (stop at once); unset is 30.
+func TestZeroGracePeriodKept(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "": 30, "7": 7} {
+		grace := ""
+		if in != "" {
+			grace = "      terminationGracePeriodSeconds: " + in + "\n"
+		}
+		res, err := manifest.Decode([]byte("apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: web}\nspec:\n  serviceName: web\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n" + grace + "      containers: [{name: c, image: busybox}]\n"))
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		ps := res.Objects[0].GetStatefulSet().GetSpec().GetTemplate().GetSpec()
+		if ps.TerminationGracePeriodSeconds == nil || *ps.TerminationGracePeriodSeconds != want {
+			t.Errorf("%q: grace %v, want %d", in, ps.TerminationGracePeriodSeconds, want)
+		}
+	}
+}

@@ -68,8 +68,8 @@ func TestDecodeDefaults(t *testing.T) {
 		t.Errorf("revisionHistoryLimit = %d", spec.RevisionHistoryLimit)
 	}
 	ps := spec.Template.Spec
-	if ps.RestartPolicy != "Always" || ps.TerminationGracePeriodSeconds != 30 {
-		t.Errorf("restartPolicy %q grace %d", ps.RestartPolicy, ps.TerminationGracePeriodSeconds)
+	if ps.RestartPolicy != "Always" || ps.GetTerminationGracePeriodSeconds() != 30 {
+		t.Errorf("restartPolicy %q grace %d", ps.RestartPolicy, ps.GetTerminationGracePeriodSeconds())
 	}
 	c := ps.Containers[0]
 	if c.ImagePullPolicy != "IfNotPresent" {
@@ -176,7 +176,7 @@ status: {}
 				Metadata: &ordov1.ObjectMeta{Labels: map[string]string{"app": "db"}},
 				Spec: &ordov1.PodSpec{
 					RestartPolicy:                 "Always",
-					TerminationGracePeriodSeconds: 5,
+					TerminationGracePeriodSeconds: proto.Int64(5),
 					NodeSelector:                  map[string]string{"disk": "ssd"},
 					Affinity: &ordov1.Affinity{
 						NodeAffinityRequired: []*ordov1.NodeSelectorTerm{{MatchExpressions: []*ordov1.NodeSelectorRequirement{

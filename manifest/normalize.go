@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"google.golang.org/protobuf/proto"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/api/validate/content"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -231,11 +232,11 @@ func normalizePodSpec(path string, ps *ordov1.PodSpec, r *report) {
 	default:
 		r.errorf(path+".restartPolicy", "%q is not supported (a StatefulSet's pods must use Always)", ps.RestartPolicy)
 	}
-	if ps.TerminationGracePeriodSeconds < 0 {
-		r.errorf(path+".terminationGracePeriodSeconds", "must be >= 0")
+	if ps.TerminationGracePeriodSeconds == nil {
+		ps.TerminationGracePeriodSeconds = proto.Int64(DefaultTerminationGracePeriodSeconds)
 	}
-	if ps.TerminationGracePeriodSeconds == 0 {
-		ps.TerminationGracePeriodSeconds = DefaultTerminationGracePeriodSeconds
+	if ps.GetTerminationGracePeriodSeconds() < 0 {
+		r.errorf(path+".terminationGracePeriodSeconds", "must be >= 0")
 	}
 	validateLabels(path+".nodeSelector", ps.NodeSelector, r)
 	normalizeAffinity(path+".affinity", ps.Affinity, r)

@@ -143,7 +143,12 @@ func boolPtrIf(b bool) *bool {
 
 func int32Ptr(v int32) *int32 { return &v }
 
-func int64Ptr(v int64) *int64 { return &v }
+func gracePtr(ps *ordov1.PodSpec) *int64 {
+	if ps == nil {
+		return nil
+	}
+	return ps.TerminationGracePeriodSeconds
+}
 
 func exportSelector(s *ordov1.LabelSelector) *metav1.LabelSelector {
 	if s == nil {
@@ -227,7 +232,7 @@ func exportPodSpec(ps *ordov1.PodSpec, meta *metav1.ObjectMeta) corev1.PodSpec {
 	out := corev1.PodSpec{
 		RestartPolicy:                 corev1.RestartPolicy(ps.GetRestartPolicy()),
 		NodeSelector:                  ps.GetNodeSelector(),
-		TerminationGracePeriodSeconds: int64Ptr(ps.GetTerminationGracePeriodSeconds()),
+		TerminationGracePeriodSeconds: gracePtr(ps),
 		Hostname:                      ps.GetHostname(),
 		Subdomain:                     ps.GetSubdomain(),
 		HostNetwork:                   ps.GetHostNetwork(),

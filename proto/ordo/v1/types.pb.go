@@ -3942,17 +3942,18 @@ func (x *Toleration) GetTolerationSeconds() int64 {
 }
 
 type PodSpec struct {
-	state                         protoimpl.MessageState `protogen:"open.v1"`
-	Containers                    []*Container           `protobuf:"bytes,1,rep,name=containers,proto3" json:"containers,omitempty"`
-	RestartPolicy                 string                 `protobuf:"bytes,2,opt,name=restart_policy,json=restartPolicy,proto3" json:"restart_policy,omitempty"` // Always (the only value a StatefulSet allows)
-	NodeSelector                  map[string]string      `protobuf:"bytes,3,rep,name=node_selector,json=nodeSelector,proto3" json:"node_selector,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Affinity                      *Affinity              `protobuf:"bytes,4,opt,name=affinity,proto3" json:"affinity,omitempty"`
-	TerminationGracePeriodSeconds int64                  `protobuf:"varint,5,opt,name=termination_grace_period_seconds,json=terminationGracePeriodSeconds,proto3" json:"termination_grace_period_seconds,omitempty"` // default 30
-	Hostname                      string                 `protobuf:"bytes,6,opt,name=hostname,proto3" json:"hostname,omitempty"`                                                                                     // set by the controller: the pod name
-	Subdomain                     string                 `protobuf:"bytes,7,opt,name=subdomain,proto3" json:"subdomain,omitempty"`                                                                                   // set by the controller: the set's serviceName
-	Volumes                       []*Volume              `protobuf:"bytes,8,rep,name=volumes,proto3" json:"volumes,omitempty"`
-	HostNetwork                   bool                   `protobuf:"varint,9,opt,name=host_network,json=hostNetwork,proto3" json:"host_network,omitempty"`
-	SetHostnameAsFqdn             bool                   `protobuf:"varint,10,opt,name=set_hostname_as_fqdn,json=setHostnameAsFqdn,proto3" json:"set_hostname_as_fqdn,omitempty"`
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Containers    []*Container           `protobuf:"bytes,1,rep,name=containers,proto3" json:"containers,omitempty"`
+	RestartPolicy string                 `protobuf:"bytes,2,opt,name=restart_policy,json=restartPolicy,proto3" json:"restart_policy,omitempty"` // Always (the only value a StatefulSet allows)
+	NodeSelector  map[string]string      `protobuf:"bytes,3,rep,name=node_selector,json=nodeSelector,proto3" json:"node_selector,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Affinity      *Affinity              `protobuf:"bytes,4,opt,name=affinity,proto3" json:"affinity,omitempty"`
+	// Default 30; 0 stops the containers at once (SIGKILL, no preStop hook).
+	TerminationGracePeriodSeconds *int64    `protobuf:"varint,5,opt,name=termination_grace_period_seconds,json=terminationGracePeriodSeconds,proto3,oneof" json:"termination_grace_period_seconds,omitempty"`
+	Hostname                      string    `protobuf:"bytes,6,opt,name=hostname,proto3" json:"hostname,omitempty"`   // set by the controller: the pod name
+	Subdomain                     string    `protobuf:"bytes,7,opt,name=subdomain,proto3" json:"subdomain,omitempty"` // set by the controller: the set's serviceName
+	Volumes                       []*Volume `protobuf:"bytes,8,rep,name=volumes,proto3" json:"volumes,omitempty"`
+	HostNetwork                   bool      `protobuf:"varint,9,opt,name=host_network,json=hostNetwork,proto3" json:"host_network,omitempty"`
+	SetHostnameAsFqdn             bool      `protobuf:"varint,10,opt,name=set_hostname_as_fqdn,json=setHostnameAsFqdn,proto3" json:"set_hostname_as_fqdn,omitempty"`
 	// Run one at a time, in order, each to success before the containers
 	// (restart_policy Always: a sidecar, started in order and kept running).
 	InitContainers            []*Container                `protobuf:"bytes,11,rep,name=init_containers,json=initContainers,proto3" json:"init_containers,omitempty"`
@@ -4024,8 +4025,8 @@ func (x *PodSpec) GetAffinity() *Affinity {
 }
 
 func (x *PodSpec) GetTerminationGracePeriodSeconds() int64 {
-	if x != nil {
-		return x.TerminationGracePeriodSeconds
+	if x != nil && x.TerminationGracePeriodSeconds != nil {
+		return *x.TerminationGracePeriodSeconds
 	}
 	return 0
 }
@@ -6459,15 +6460,15 @@ const file_ordo_v1_types_proto_rawDesc = "" +
 	"\x05value\x18\x03 \x01(\tR\x05value\x12\x16\n" +
 	"\x06effect\x18\x04 \x01(\tR\x06effect\x122\n" +
 	"\x12toleration_seconds\x18\x05 \x01(\x03H\x00R\x11tolerationSeconds\x88\x01\x01B\x15\n" +
-	"\x13_toleration_seconds\"\xa8\a\n" +
+	"\x13_toleration_seconds\"\xd2\a\n" +
 	"\aPodSpec\x122\n" +
 	"\n" +
 	"containers\x18\x01 \x03(\v2\x12.ordo.v1.ContainerR\n" +
 	"containers\x12%\n" +
 	"\x0erestart_policy\x18\x02 \x01(\tR\rrestartPolicy\x12G\n" +
 	"\rnode_selector\x18\x03 \x03(\v2\".ordo.v1.PodSpec.NodeSelectorEntryR\fnodeSelector\x12-\n" +
-	"\baffinity\x18\x04 \x01(\v2\x11.ordo.v1.AffinityR\baffinity\x12G\n" +
-	" termination_grace_period_seconds\x18\x05 \x01(\x03R\x1dterminationGracePeriodSeconds\x12\x1a\n" +
+	"\baffinity\x18\x04 \x01(\v2\x11.ordo.v1.AffinityR\baffinity\x12L\n" +
+	" termination_grace_period_seconds\x18\x05 \x01(\x03H\x00R\x1dterminationGracePeriodSeconds\x88\x01\x01\x12\x1a\n" +
 	"\bhostname\x18\x06 \x01(\tR\bhostname\x12\x1c\n" +
 	"\tsubdomain\x18\a \x01(\tR\tsubdomain\x12)\n" +
 	"\avolumes\x18\b \x03(\v2\x0f.ordo.v1.VolumeR\avolumes\x12!\n" +
@@ -6482,7 +6483,8 @@ const file_ordo_v1_types_proto_rawDesc = "" +
 	"\x1btopology_spread_constraints\x18\x10 \x03(\v2!.ordo.v1.TopologySpreadConstraintR\x19topologySpreadConstraints\x1a?\n" +
 	"\x11NodeSelectorEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"d\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B#\n" +
+	"!_termination_grace_period_seconds\"d\n" +
 	"\vPodTemplate\x12/\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x13.ordo.v1.ObjectMetaR\bmetadata\x12$\n" +
 	"\x04spec\x18\x02 \x01(\v2\x10.ordo.v1.PodSpecR\x04spec\"V\n" +
@@ -6949,6 +6951,7 @@ func file_ordo_v1_types_proto_init() {
 	file_ordo_v1_types_proto_msgTypes[33].OneofWrappers = []any{}
 	file_ordo_v1_types_proto_msgTypes[35].OneofWrappers = []any{}
 	file_ordo_v1_types_proto_msgTypes[54].OneofWrappers = []any{}
+	file_ordo_v1_types_proto_msgTypes[55].OneofWrappers = []any{}
 	file_ordo_v1_types_proto_msgTypes[79].OneofWrappers = []any{
 		(*Object_StatefulSet)(nil),
 		(*Object_Service)(nil),
