@@ -265,3 +265,13 @@ func TestLocalValidationStoresNothing(t *testing.T) {
 		t.Errorf("stderr %q, want %q", errb.String(), want)
 	}
 }
+
+func TestPodStatusShowsInitProgress(t *testing.T) {
+	p := &ordov1.Pod{Metadata: &ordov1.ObjectMeta{Name: "mysql-0"}, Status: &ordov1.PodStatus{
+		Phase: ordov1.PodPhase_POD_PHASE_PENDING, Reason: "Init:1/2",
+		Containers: []*ordov1.ContainerStatus{{Name: "mysql", Reason: "PodInitializing"}},
+	}}
+	if got := podStatus(p); got != "Init:1/2" {
+		t.Fatalf("podStatus = %q", got)
+	}
+}

@@ -64,6 +64,10 @@ func podStatus(p *ordov1.Pod) string {
 		}
 		return "Terminating"
 	}
+	// Init containers still running or failing: Init:1/2, Init:Error, Init:CrashLoopBackOff.
+	if r := st.GetReason(); strings.HasPrefix(r, "Init:") && st.GetPhase() != ordov1.PodPhase_POD_PHASE_RUNNING {
+		return r
+	}
 	// A container that is not running says why (CrashLoopBackOff, ImagePullBackOff, ...).
 	waiting := ""
 	for _, c := range st.GetContainers() {
