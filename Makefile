@@ -6,12 +6,17 @@ export PATH := /usr/local/go/bin:$(PATH)
 GO      ?= go
 BIN     := bin
 IMAGE   := $(BIN)/busybox-oci.tar
+# Application images built from Debian packages (internal/testimage.Apps); the
+# packages are downloaded with apt, not installed, and kept in DEBCACHE.
+APPS    := etcd redis
+APP_IMAGES := $(APPS:%=$(BIN)/%-oci.tar)
+DEBCACHE := $(BIN)/debian
 LAB     := scripts/lab
 NODES   ?= 3
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 LAB_DIR := $(or $(ORDO_LAB_DIR),/run/ordo-lab)
 
-.PHONY: all build image deps test vet demo lab-up lab-down proto check-proto bench clean vmlab-deps vmlab-test
+.PHONY: all build image app-images deps test vet demo lab-up lab-down proto check-proto bench clean vmlab-deps vmlab-test
 
 all: build
 
@@ -24,6 +29,11 @@ $(IMAGE): scripts/testimage/main.go $(wildcard internal/testimage/*.go)
 	$(GO) run ./scripts/testimage -o $@ \
 		--tag ordo.local/busybox:latest --variant-tag ordo.local/busybox:v2
 
+app-images: $(APP_IMAGES)
+
+$(APP_IMAGES): $(BIN)/%-oci.tar: scripts/testimage/main.go $(wildcard internal/testimage/*.go)
+	$(GO) run ./scripts/testimage --app $* -o $@ --cache $(DEBCACHE)
+
 # Installs the Debian packages when run as root; only checks otherwise.
 deps:
 	@if [ "$(IS_ROOT)" = yes ]; then scripts/install-deps.sh; fi
@@ -32,8 +42,8 @@ vet:
 	$(GO) vet ./...
 
 # Unit tests and the end-to-end tests under test/e2e (those need root; outside
-# CI they skip without it).
-test: deps vet build image
+# CI they skip without it). The application tests import the app images.
+test: deps vet build image app-images
 	$(GO) test -count=1 -timeout 25m ./...
 
 demo: export ORDO_ADDR = unix://$(LAB_DIR)/ordo.sock

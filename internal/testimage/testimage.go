@@ -55,21 +55,28 @@ func BuildWith(w io.Writer, o Options) error {
 	if err != nil {
 		return err
 	}
-	layerDigest := digest.FromBytes(layer)
-
 	labels := map[string]string{}
 	if o.Variant != "" {
 		labels["dev.ordo.variant"] = o.Variant
 	}
+	return writeLayout(w, layer, ocispec.ImageConfig{
+		Env:    []string{"PATH=/bin"},
+		Cmd:    []string{"sh"},
+		Labels: labels,
+	}, o.Tags)
+}
+
+// writeLayout writes an OCI image layout archive of one image, named by every
+// tag: one uncompressed layer, the image config and the manifest, all dated
+// at the epoch, so the same input gives the same bytes.
+func writeLayout(w io.Writer, layer []byte, config ocispec.ImageConfig, tags []string) error {
+	epoch := time.Unix(0, 0).UTC()
+	layerDigest := digest.FromBytes(layer)
 	cfg := ocispec.Image{
 		Created:  &epoch,
 		Platform: ocispec.Platform{Architecture: runtime.GOARCH, OS: "linux"},
-		Config: ocispec.ImageConfig{
-			Env:    []string{"PATH=/bin"},
-			Cmd:    []string{"sh"},
-			Labels: labels,
-		},
-		RootFS: ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{layerDigest}},
+		Config:   config,
+		RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{layerDigest}},
 	}
 	cfgJSON, err := json.Marshal(cfg)
 	if err != nil {
@@ -95,7 +102,7 @@ func BuildWith(w io.Writer, o Options) error {
 	}
 	index := ocispec.Index{MediaType: ocispec.MediaTypeImageIndex}
 	index.SchemaVersion = 2
-	for _, tag := range o.Tags {
+	for _, tag := range tags {
 		index.Manifests = append(index.Manifests, ocispec.Descriptor{
 			MediaType: ocispec.MediaTypeImageManifest,
 			Digest:    digest.FromBytes(manJSON),
