@@ -2,10 +2,11 @@ package controller
 
 import (
 	"fmt"
-	lsel "github.com/ordoproject/ordo/internal/labels"
 	"sort"
 	"strconv"
 	"strings"
+
+	lsel "github.com/ordoproject/ordo/internal/labels"
 
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
 )
@@ -68,41 +69,7 @@ func placeChecked(pod *ordov1.Pod, nodes []*ordov1.NodeInfo, allPods []*ordov1.P
 	if len(nodes) == 0 {
 		return "", "0/0 nodes are available: no nodes are registered."
 	}
-	labelsOf := make(map[string]map[string]string, len(nodes))
-	for _, n := range nodes {
-		labelsOf[n.GetMetadata().GetName()] = nodeLabels(n)
-	}
-	nodeLabelsByName := func(name string) map[string]string {
-		if l, ok := labelsOf[name]; ok {
-			return l
-		}
-		// A node that is no longer registered still has its hostname.
-		return map[string]string{LabelHostname: name}
-	}
-
-	podNS := namespaceOf(pod.GetMetadata())
-	podName := pod.GetMetadata().GetName()
-	count := make(map[string]int)
-	used := make(map[string]Requests)
-	want := PodRequests(pod.GetSpec())
-	var neighbours []*ordov1.Pod // bound pods other than pod, for anti-affinity
-	for _, p := range allPods {
-		if p == nil || p.GetNodeName() == "" || p.GetStatus().GetPhase() == ordov1.PodPhase_POD_PHASE_GONE {
-			continue
-		}
-		count[p.GetNodeName()]++
-		if !(namespaceOf(p.GetMetadata()) == podNS && p.GetMetadata().GetName() == podName) {
-			used[p.GetNodeName()] = used[p.GetNodeName()].Add(PodRequests(p.GetSpec()))
-		}
-		if p.GetMetadata().GetDeletionTime() != nil {
-			continue
-		}
-		if namespaceOf(p.GetMetadata()) == podNS && p.GetMetadata().GetName() == podName {
-			continue
-		}
-		neighbours = append(neighbours, p)
-	}
-
+	pl := newPlacement(pod, nodes, allPods, filter)
 	failures := make(map[string]int)
 	type candidate struct {
 		node   *ordov1.NodeInfo
@@ -110,39 +77,13 @@ func placeChecked(pod *ordov1.Pod, nodes []*ordov1.NodeInfo, allPods []*ordov1.P
 		score  int64
 	}
 	var cands []candidate
-	spread := newSpread(pod, podNS, nodes, labelsOf, neighbours, nodeLabelsByName)
 	for _, n := range nodes {
-		name := n.GetMetadata().GetName()
-		labels := labelsOf[name]
-		var why string
-		switch {
-		case !n.GetReady():
-			why = reasonNodeNotReady
-		case !matchesNodeSelector(pod.GetSpec(), labels):
-			why = reasonNodeAffinity
-		case filter != nil && filter.Nodes != nil && !filter.Nodes[name]:
-			why = reasonVolumeNodeAffinity
-		case n.GetCapacity().GetMaxPods() > 0 && count[name] >= int(n.GetCapacity().GetMaxPods()):
-			why = reasonTooManyPods
-		case insufficient(want.CPUMillis, used[name].CPUMillis, n.GetCapacity().GetAllocatableCpuMillis()):
-			why = reasonInsufficientCPU
-		case insufficient(want.MemoryBytes, used[name].MemoryBytes, n.GetCapacity().GetAllocatableMemoryBytes()):
-			why = reasonInsufficientMemory
-		case breaksAffinity(pod, podNS, labels, neighbours, nodeLabelsByName):
-			why = reasonAffinity
-		case breaksAntiAffinity(pod, podNS, labels, neighbours, nodeLabelsByName):
-			why = reasonAntiAffinity
-		case breaksExistingAntiAffinity(pod, podNS, labels, neighbours, nodeLabelsByName):
-			why = reasonExistingAntiAffinity
-		case spread.breaks(labels):
-			why = reasonSpread
-		}
-		if why != "" {
+		labels := pl.labelsOf[n.GetMetadata().GetName()]
+		if why := pl.infeasible(n, labels); why != "" {
 			failures[why]++
 			continue
 		}
-		score := preferenceScore(pod, podNS, labels, neighbours, nodeLabelsByName) - spread.penalty(labels)
-		cands = append(cands, candidate{n, labels, score})
+		cands = append(cands, candidate{n, labels, pl.score(labels)})
 	}
 	// The most preferred node, then the one with the fewest pods, then by name.
 	sort.Slice(cands, func(i, j int) bool {
@@ -151,11 +92,13 @@ func placeChecked(pod *ordov1.Pod, nodes []*ordov1.NodeInfo, allPods []*ordov1.P
 			return a.score > b.score
 		}
 		an, bn := a.node.GetMetadata().GetName(), b.node.GetMetadata().GetName()
-		if count[an] != count[bn] {
-			return count[an] < count[bn]
+		if pl.count[an] != pl.count[bn] {
+			return pl.count[an] < pl.count[bn]
 		}
 		return an < bn
 	})
+	// The last checker (volumes) is the costliest: it runs in order of
+	// preference until a node passes it.
 	checkWhy := ""
 	for _, c := range cands {
 		if check == nil {
