@@ -534,11 +534,15 @@ func (w *podWorker) startContainer(ctx context.Context, i int) bool {
 	}
 	for attempt := 1; ; attempt++ {
 		t0 := time.Now()
-		if err := w.env.rt.EnsureImage(ctx, c.spec.GetImage(), c.spec.GetImagePullPolicy()); err != nil {
+		warning, err := w.env.rt.EnsureImage(ctx, c.spec.GetImage(), c.spec.GetImagePullPolicy())
+		if err != nil {
 			if ctx.Err() != nil || !fail(attempt, "ErrImagePull", err) {
 				return false
 			}
 			continue
+		}
+		if warning != "" {
+			w.warn(warning)
 		}
 		tImage := time.Now()
 		if err := w.resolveContainer(c); err != nil {
@@ -1010,6 +1014,15 @@ func (w *podWorker) status() *ordov1.PodStatus {
 }
 
 // publish reports the pod's status when it changed since the last report.
+// warn sends the scheduler a warning about the pod, with its status as it
+// is; the scheduler records it as an event.
+func (w *podWorker) warn(msg string) {
+	w.log.Warn(msg)
+	st := proto.Clone(w.status()).(*ordov1.PodStatus)
+	st.ObservedTime = timestamppb.Now()
+	w.env.report(&ordov1.PodStatusReport{Name: w.name, Namespace: w.namespace, Epoch: w.epoch, Status: st, Warnings: []string{msg}})
+}
+
 func (w *podWorker) publish() {
 	st := w.status()
 	if w.last != nil && proto.Equal(st, w.last) {

@@ -13,8 +13,10 @@ import (
 // containerd implementation is in runtime_containerd_linux.go.
 type Runtime interface {
 	// EnsureImage makes ref available locally (pulling it unless policy is
-	// Never). Failures are *ImageError with a Kubernetes reason.
-	EnsureImage(ctx context.Context, ref, policy string) error
+	// Never). Failures are *ImageError with a Kubernetes reason; warning,
+	// when not empty, says what a person should know (the local copy ran
+	// because the registry could not be reached).
+	EnsureImage(ctx context.Context, ref, policy string) (warning string, err error)
 	// Create creates the container unless a container with that ID exists.
 	Create(ctx context.Context, cfg ContainerConfig) error
 	// Start starts a new task of the container (deleting an old, stopped one) with

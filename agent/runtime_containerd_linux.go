@@ -81,18 +81,18 @@ func (r *containerdRuntime) getImage(ctx context.Context, ref string) (container
 	return nil, last
 }
 
-func (r *containerdRuntime) EnsureImage(ctx context.Context, ref, policy string) error {
+func (r *containerdRuntime) EnsureImage(ctx context.Context, ref, policy string) (warning string, err error) {
 	ctx = r.ctx(ctx)
 	if _, err := reference.ParseDockerRef(ref); err != nil {
-		return &ImageError{Reason: "InvalidImageName", Message: fmt.Sprintf("Failed to apply default image tag %q: %v", ref, err)}
+		return "", &ImageError{Reason: "InvalidImageName", Message: fmt.Sprintf("Failed to apply default image tag %q: %v", ref, err)}
 	}
 	img, err := r.getImage(ctx, ref)
 	if err != nil && !cerrdefs.IsNotFound(err) {
-		return fmt.Errorf("look up image %s: %w", ref, err)
+		return "", fmt.Errorf("look up image %s: %w", ref, err)
 	}
 	if img == nil || policy == "Always" {
 		if policy == "Never" {
-			return &ImageError{Reason: "ErrImageNeverPull", Message: fmt.Sprintf("Container image %q is not present with pull policy of Never", ref)}
+			return "", &ImageError{Reason: "ErrImageNeverPull", Message: fmt.Sprintf("Container image %q is not present with pull policy of Never", ref)}
 		}
 		named, _ := reference.ParseDockerRef(ref)
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
@@ -103,8 +103,9 @@ func (r *containerdRuntime) EnsureImage(ctx context.Context, ref, policy string)
 			img = pulled
 		case img != nil:
 			// Always, but the registry is unreachable: the local copy serves.
+			warning = fmt.Sprintf("Could not pull image %q (%v); running the copy the node has", ref, perr)
 		default:
-			return &ImageError{Reason: "ErrImagePull", Message: fmt.Sprintf("failed to pull image %q: %v", ref, perr)}
+			return "", &ImageError{Reason: "ErrImagePull", Message: fmt.Sprintf("failed to pull image %q: %v", ref, perr)}
 		}
 	}
 	dgst := img.Target().Digest
@@ -112,21 +113,21 @@ func (r *containerdRuntime) EnsureImage(ctx context.Context, ref, policy string)
 	known := r.unpacked[dgst]
 	r.mu.Unlock()
 	if known {
-		return nil
+		return warning, nil
 	}
 	unpacked, err := img.IsUnpacked(ctx, r.snapshotter)
 	if err != nil {
-		return fmt.Errorf("check image %s: %w", ref, err)
+		return "", fmt.Errorf("check image %s: %w", ref, err)
 	}
 	if !unpacked {
 		if err := img.Unpack(ctx, r.snapshotter); err != nil {
-			return fmt.Errorf("unpack image %s: %w", ref, err)
+			return "", fmt.Errorf("unpack image %s: %w", ref, err)
 		}
 	}
 	r.mu.Lock()
 	r.unpacked[dgst] = true
 	r.mu.Unlock()
-	return nil
+	return warning, nil
 }
 
 func (r *containerdRuntime) Create(ctx context.Context, cfg ContainerConfig) error {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ordoproject/ordo/internal/kinds"
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
 	"github.com/ordoproject/ordo/scheduler/state"
 )
@@ -74,5 +75,37 @@ func TestTutorialManifestsApply(t *testing.T) {
 	cms, err := h.ctl.List(h.ctx(), &ordov1.ListRequest{Kind: "cm"})
 	if err != nil || len(cms.GetConfigMaps()) != 1 {
 		t.Fatalf("configmaps: %v %v", cms, err)
+	}
+}
+
+// An agent's warning about a pod (an image run from its local copy) is an
+// event of the pod; more than the bound are dropped.
+func TestAgentWarningsBecomePodEvents(t *testing.T) {
+	h := startHarness(t, t.TempDir())
+	a := newFakeAgent(t, "node-1")
+	a.connect(h)
+	h.apply(setManifest("web", 1, "OrderedReady"))
+	a.waitDesired("web-0", func(names []string) bool { return len(names) == 1 })
+	many := []string{"Could not pull image \"x\" (no route); running the copy the node has"}
+	for i := 0; i < 20; i++ {
+		many = append(many, "more")
+	}
+	if err := a.send(&ordov1.AgentMessage{Msg: &ordov1.AgentMessage_Status{Status: &ordov1.PodStatusReport{
+		Name: "web-0", Namespace: "default", Epoch: a.epoch("web-0"), Warnings: many,
+		Status: &ordov1.PodStatus{Phase: ordov1.PodPhase_POD_PHASE_PENDING, Reason: "ContainerCreating"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	var warnings int
+	h.settle("warning events", func(s *state.Store) bool {
+		warnings = 0
+		for _, ev := range s.Events(kinds.Pod, "default/web-0") {
+			if ev.GetReason() == "Warning" {
+				warnings++
+			}
+		}
+		return warnings > 0
+	})
+	if warnings != 10 {
+		t.Fatalf("%d warning events, want the first 10", warnings)
 	}
 }

@@ -182,6 +182,12 @@ func (t *Tx) RemoveGonePod(cur *ordov1.Pod, why string) error {
 	return t.Record(kinds.Pod, ns, name, "Deleted", "Pod %s (epoch %d) %s", name, cur.GetEpoch(), why)
 }
 
+// Bounds of the warnings an agent sends with a report; more are dropped.
+const (
+	maxReportWarnings = 10
+	maxWarningBytes   = 1024
+)
+
 // MergeReport merges an agent's status report into the stored pod. Reports
 // from another node or for another epoch are ignored (fencing), except that
 // nothing but the pod's own node and epoch may remove a pod being deleted.
@@ -199,6 +205,17 @@ func (t *Tx) MergeReport(node string, r *ordov1.PodStatusReport) error {
 	if r.GetEpoch() != cur.GetEpoch() {
 		t.log.Info("stale status ignored", "pod", name, "epoch", r.GetEpoch(), "current_epoch", cur.GetEpoch())
 		return nil
+	}
+	for i, w := range r.GetWarnings() {
+		if i == maxReportWarnings {
+			break
+		}
+		if len(w) > maxWarningBytes {
+			w = w[:maxWarningBytes]
+		}
+		if err := t.Record(kinds.Pod, ns, name, "Warning", "%s", w); err != nil {
+			return err
+		}
 	}
 	in := r.GetStatus()
 	if in.GetPhase() == ordov1.PodPhase_POD_PHASE_GONE && cur.GetMetadata().GetDeletionTime() != nil {

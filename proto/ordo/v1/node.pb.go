@@ -553,11 +553,15 @@ func (x *DesiredPods) GetSecrets() []*Secret {
 }
 
 type PodStatusReport struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Namespace     string                 `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
-	Epoch         uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
-	Status        *PodStatus             `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Name      string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Namespace string                 `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Epoch     uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Status    *PodStatus             `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
+	// Things the agent did that a person should know of, recorded as Warning
+	// events of the pod (an image run from the local copy because its
+	// registry could not be reached). At most 10, each at most 1024 bytes.
+	Warnings      []string `protobuf:"bytes,5,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -616,6 +620,13 @@ func (x *PodStatusReport) GetEpoch() uint64 {
 func (x *PodStatusReport) GetStatus() *PodStatus {
 	if x != nil {
 		return x.Status
+	}
+	return nil
+}
+
+func (x *PodStatusReport) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
 	}
 	return nil
 }
@@ -1071,12 +1082,13 @@ const file_ordo_v1_node_proto_rawDesc = "" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\x123\n" +
 	"\vconfig_maps\x18\x03 \x03(\v2\x12.ordo.v1.ConfigMapR\n" +
 	"configMaps\x12)\n" +
-	"\asecrets\x18\x04 \x03(\v2\x0f.ordo.v1.SecretR\asecrets\"\x85\x01\n" +
+	"\asecrets\x18\x04 \x03(\v2\x0f.ordo.v1.SecretR\asecrets\"\xa1\x01\n" +
 	"\x0fPodStatusReport\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
 	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x14\n" +
 	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12*\n" +
-	"\x06status\x18\x04 \x01(\v2\x12.ordo.v1.PodStatusR\x06status\"^\n" +
+	"\x06status\x18\x04 \x01(\v2\x12.ordo.v1.PodStatusR\x06status\x12\x1a\n" +
+	"\bwarnings\x18\x05 \x03(\tR\bwarnings\"^\n" +
 	"\tHeartbeat\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12!\n" +
 	"\frunning_pods\x18\x02 \x01(\x05R\vrunningPods\"\xec\x01\n" +
