@@ -216,6 +216,7 @@ func unmountUnder(dir string) {
 type testAgent struct {
 	*Agent
 	cancel  context.CancelFunc
+	exited  bool
 	reports chan *ordov1.PodStatusReport
 	rt      Runtime
 	net     *network.NetNS
@@ -235,7 +236,23 @@ func newTestAgent(t testing.TB, c *testContainerd, stateDir string) *testAgent {
 	if err := a.Scan(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cancel(); a.Wait() })
+	t.Cleanup(func() {
+		// Pods outlive their agent by design: a failed test's pods go here,
+		// with their network namespaces, unless another agent adopted them.
+		if !ta.exited {
+			a.ApplyDesired(nil)
+			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+				a.mu.Lock()
+				n := len(a.workers)
+				a.mu.Unlock()
+				if n == 0 {
+					break
+				}
+			}
+		}
+		cancel()
+		a.Wait()
+	})
 	return ta
 }
 
@@ -246,6 +263,7 @@ func newVolumeManager(cfg Config) *volumes.Manager {
 
 // exit stops the agent the way SIGTERM does: its pods keep running.
 func (ta *testAgent) exit() {
+	ta.exited = true
 	ta.cancel()
 	ta.Wait()
 }

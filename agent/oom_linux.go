@@ -19,7 +19,7 @@ const oomTopic = "/tasks/oom"
 
 // oomGrace is how long an exit by SIGKILL waits for its OOM event, which the
 // shim may publish just after the exit.
-const oomGrace = 300 * time.Millisecond
+const oomGrace = time.Second
 
 // oomWatcher records containerd's OOM events of one namespace, so that a task
 // exit can be told apart as OOMKilled.

@@ -62,16 +62,18 @@ func TestContainerOverItsMemoryLimitIsOOMKilled(t *testing.T) {
 		Resources: &ordov1.ResourceRequirements{MemoryLimitBytes: 20 << 20},
 	})
 	ta.ApplyDesired([]*ordov1.Pod{pod})
+	// The container restarts with back-off: the kill shows as the reason, or,
+	// once back-off has begun, in the back-off message.
 	r := ta.waitReport(t, "oom-0 OOMKilled", func(r *ordov1.PodStatusReport) bool {
 		cs := r.GetStatus().GetContainers()
-		return r.GetName() == "oom-0" && len(cs) == 1 && cs[0].GetReason() == "OOMKilled"
+		return r.GetName() == "oom-0" && len(cs) == 1 && (cs[0].GetReason() == "OOMKilled" || strings.Contains(cs[0].GetMessage(), "OOMKilled"))
 	})
 	cs := r.GetStatus().GetContainers()[0]
 	if cs.GetLastExitCode() != 137 || r.GetStatus().GetExitCode() != 137 {
 		t.Errorf("exit code = %d/%d, want 137", cs.GetLastExitCode(), r.GetStatus().GetExitCode())
 	}
-	if r.GetStatus().GetReason() != "OOMKilled" {
-		t.Errorf("pod reason = %q, want OOMKilled", r.GetStatus().GetReason())
+	if r.GetStatus().GetReason() != "OOMKilled" && !strings.Contains(r.GetStatus().GetMessage(), "OOMKilled") {
+		t.Errorf("pod reason %q, message %q: want OOMKilled", r.GetStatus().GetReason(), r.GetStatus().GetMessage())
 	}
 	ta.ApplyDesired(nil)
 	ta.waitReport(t, "oom-0 gone", phaseIs("oom-0", 1, ordov1.PodPhase_POD_PHASE_GONE))

@@ -98,6 +98,10 @@ func (n *Service) connect(stream ordov1.Node_ConnectServer) error {
 			log.Info("node removed; stream closed")
 			return nil
 		}
+		if err == nil {
+			// The sender stops only when the stream was replaced.
+			return status.Errorf(codes.Aborted, "node %q: replaced by a newer connection", name)
+		}
 		return err
 	case <-conn.done:
 		return status.Errorf(codes.Aborted, "node %q: replaced by a newer connection", name)
