@@ -34,6 +34,18 @@ func storedKind(field, name string) (*kinds.Kind, error) {
 	return k, nil
 }
 
+// parseRef checks a reference to one stored object and returns its kind.
+func parseRef(ref *ordov1.ObjectRef) (*kinds.Kind, error) {
+	k, err := storedKind("kind", ref.GetKind())
+	if err != nil {
+		return nil, err
+	}
+	if ref.GetName() == "" {
+		return nil, errdefs.Invalid("ref.name", "must not be empty")
+	}
+	return k, nil
+}
+
 // Apply stores the objects of a manifest (or typed objects), all or none.
 func (c *Service) Apply(ctx context.Context, req *ordov1.ApplyRequest) (*ordov1.ApplyResponse, error) {
 	resp, err := c.apply(ctx, req)
@@ -150,12 +162,9 @@ func (c *Service) Get(ctx context.Context, req *ordov1.GetRequest) (*ordov1.GetR
 
 func (c *Service) get(_ context.Context, req *ordov1.GetRequest) (*ordov1.GetResponse, error) {
 	ref := req.GetRef()
-	k, err := storedKind("kind", ref.GetKind())
+	k, err := parseRef(ref)
 	if err != nil {
 		return nil, err
-	}
-	if ref.GetName() == "" {
-		return nil, errdefs.Invalid("ref.name", "must not be empty")
 	}
 	ns := identity.NamespaceOr(ref.GetNamespace())
 	key := k.Key(ns, ref.GetName())
@@ -231,12 +240,9 @@ func (c *Service) Delete(ctx context.Context, req *ordov1.DeleteRequest) (*ordov
 
 func (c *Service) delete(_ context.Context, req *ordov1.DeleteRequest) (*ordov1.DeleteResponse, error) {
 	ref := req.GetRef()
-	k, err := storedKind("kind", ref.GetKind())
+	k, err := parseRef(ref)
 	if err != nil {
 		return nil, err
-	}
-	if ref.GetName() == "" {
-		return nil, errdefs.Invalid("ref.name", "must not be empty")
 	}
 	ns, name := identity.NamespaceOr(ref.GetNamespace()), ref.GetName()
 	if err := c.store.Update(func(tx *state.Tx) error { return tx.DeleteObject(k.Name, ns, name) }); err != nil {

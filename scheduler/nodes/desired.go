@@ -50,19 +50,7 @@ func desiredChanged(old, nw *ordov1.Pod) bool {
 		(old.GetMetadata().GetDeletionTime() == nil) != (nw.GetMetadata().GetDeletionTime() == nil) ||
 		old.GetRevision() != nw.GetRevision() ||
 		!proto.Equal(old.GetSpec(), nw.GetSpec()) || !proto.Equal(old.GetMetadata(), nw.GetMetadata()) ||
-		!equalResolved(old.GetResolvedVolumes(), nw.GetResolvedVolumes())
-}
-
-func equalResolved(a, b []*ordov1.ResolvedVolume) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if !proto.Equal(a[i], b[i]) {
-			return false
-		}
-	}
-	return true
+		!equalMessages(old.GetResolvedVolumes(), nw.GetResolvedVolumes())
 }
 
 // configRefs lists the ConfigMaps and Secrets a pod names, in its
@@ -118,7 +106,8 @@ func sortedSet(m map[string]bool) []string {
 	return out
 }
 
-func equalConfig[T proto.Message](a, b []T) bool {
+// equalMessages compares two lists of messages element by element.
+func equalMessages[T proto.Message](a, b []T) bool {
 	if len(a) != len(b) {
 		return false
 	}

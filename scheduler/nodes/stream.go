@@ -119,7 +119,7 @@ func (n *Service) sender(ctx context.Context, stream ordov1.Node_ConnectServer, 
 	for {
 		d := n.desired(conn.node)
 		if last == nil || !equalPodLists(last.GetPods(), d.GetPods()) ||
-			!equalConfig(last.GetConfigMaps(), d.GetConfigMaps()) || !equalConfig(last.GetSecrets(), d.GetSecrets()) {
+			!equalMessages(last.GetConfigMaps(), d.GetConfigMaps()) || !equalMessages(last.GetSecrets(), d.GetSecrets()) {
 			d.Version = n.version.Add(1)
 			msg := &ordov1.SchedulerMessage{Msg: &ordov1.SchedulerMessage_Desired{Desired: d}}
 			if err := stream.Send(msg); err != nil {
