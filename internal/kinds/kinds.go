@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/ordoproject/ordo/internal/identity"
 	ordov1 "github.com/ordoproject/ordo/proto/ordo/v1"
@@ -351,14 +352,17 @@ func OfEvent(ev *ordov1.Event) (*Kind, proto.Message, bool) {
 
 // OfMessage finds the kind of a message by its type.
 func OfMessage(m proto.Message) (*Kind, bool) {
-	name := m.ProtoReflect().Descriptor().FullName()
-	for _, k := range All() {
-		if k.new().ProtoReflect().Descriptor().FullName() == name {
-			return k, true
-		}
-	}
-	return nil, false
+	k, ok := byMessage[m.ProtoReflect().Descriptor().FullName()]
+	return k, ok
 }
+
+var byMessage = func() map[protoreflect.FullName]*Kind {
+	out := map[protoreflect.FullName]*Kind{}
+	for i := range table {
+		out[table[i].new().ProtoReflect().Descriptor().FullName()] = &table[i]
+	}
+	return out
+}()
 
 // Meta is the metadata of any object message (nil when it has none).
 func Meta(m proto.Message) *ordov1.ObjectMeta {

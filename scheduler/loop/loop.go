@@ -102,8 +102,10 @@ func (l *Loop) onCommit(changes []state.Change) {
 			keys = append(keys, state.Key(s.GetMetadata().GetNamespace(), s.GetMetadata().GetName()))
 		}
 	}
-	for ns := range budgets {
-		keys = append(keys, budgetsKey+ns)
+	if len(budgets) > 0 && l.store.Count(kinds.PodDisruptionBudget) > 0 {
+		for ns := range budgets {
+			keys = append(keys, budgetsKey+ns)
+		}
 	}
 	l.Enqueue(keys...)
 }

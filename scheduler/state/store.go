@@ -349,6 +349,13 @@ func (s *Store) revisionsOf(setKey string) map[string]*ordov1.ControllerRevision
 	return out
 }
 
+// Count returns how many objects of kind are stored.
+func (s *Store) Count(kind string) int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.objects[kind])
+}
+
 // CountPodsOnNode returns how many pods are bound to node.
 func (s *Store) CountPodsOnNode(node string) int {
 	s.mu.RLock()
