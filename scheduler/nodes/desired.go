@@ -54,55 +54,61 @@ func desiredChanged(old, nw *ordov1.Pod) bool {
 }
 
 // configRefs lists the ConfigMaps and Secrets a pod names, in its
-// containers' env and envFrom and in its volumes, sorted.
+// containers' env and envFrom and in its volumes, sorted and without
+// duplicates (nil for the many pods that name none).
 func configRefs(p *ordov1.Pod) (configMaps, secrets []string) {
-	cms, secs := map[string]bool{}, map[string]bool{}
 	spec := p.GetSpec()
-	for _, c := range append(append([]*ordov1.Container(nil), spec.GetInitContainers()...), spec.GetContainers()...) {
-		for _, e := range c.GetEnv() {
-			if r := e.GetValueFrom().GetConfigMapKeyRef(); r != nil {
-				cms[r.GetName()] = true
+	for _, cs := range [][]*ordov1.Container{spec.GetInitContainers(), spec.GetContainers()} {
+		for _, c := range cs {
+			for _, e := range c.GetEnv() {
+				if r := e.GetValueFrom().GetConfigMapKeyRef(); r != nil {
+					configMaps = append(configMaps, r.GetName())
+				}
+				if r := e.GetValueFrom().GetSecretKeyRef(); r != nil {
+					secrets = append(secrets, r.GetName())
+				}
 			}
-			if r := e.GetValueFrom().GetSecretKeyRef(); r != nil {
-				secs[r.GetName()] = true
-			}
-		}
-		for _, e := range c.GetEnvFrom() {
-			if e.GetConfigMap() != "" {
-				cms[e.GetConfigMap()] = true
-			}
-			if e.GetSecret() != "" {
-				secs[e.GetSecret()] = true
+			for _, e := range c.GetEnvFrom() {
+				if e.GetConfigMap() != "" {
+					configMaps = append(configMaps, e.GetConfigMap())
+				}
+				if e.GetSecret() != "" {
+					secrets = append(secrets, e.GetSecret())
+				}
 			}
 		}
 	}
 	for _, v := range spec.GetVolumes() {
 		if v.GetConfigMap() != nil {
-			cms[v.GetConfigMap().GetName()] = true
+			configMaps = append(configMaps, v.GetConfigMap().GetName())
 		}
 		if v.GetSecret() != nil {
-			secs[v.GetSecret().GetSecretName()] = true
+			secrets = append(secrets, v.GetSecret().GetSecretName())
 		}
 		for _, src := range v.GetProjected().GetSources() {
 			if src.GetConfigMap() != nil {
-				cms[src.GetConfigMap().GetName()] = true
+				configMaps = append(configMaps, src.GetConfigMap().GetName())
 			}
 			if src.GetSecret() != nil {
-				secs[src.GetSecret().GetSecretName()] = true
+				secrets = append(secrets, src.GetSecret().GetSecretName())
 			}
 		}
 	}
-	return sortedSet(cms), sortedSet(secs)
+	return sortedSet(configMaps), sortedSet(secrets)
 }
 
-func sortedSet(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		if k != "" {
-			out = append(out, k)
+// sortedSet sorts names and drops duplicates and empty ones.
+func sortedSet(names []string) []string {
+	if len(names) == 0 {
+		return nil
+	}
+	sort.Strings(names)
+	out := names[:0]
+	for i, n := range names {
+		if n != "" && (i == 0 || n != names[i-1]) {
+			out = append(out, n)
 		}
 	}
-	sort.Strings(out)
 	return out
 }
 

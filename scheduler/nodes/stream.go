@@ -155,7 +155,7 @@ func (n *Service) sender(ctx context.Context, stream ordov1.Node_ConnectServer, 
 // and not being deleted), with the ConfigMaps and Secrets they name.
 func (n *Service) desired(node string) *ordov1.DesiredPods {
 	d := &ordov1.DesiredPods{}
-	cms, secs := map[string]bool{}, map[string]bool{}
+	var cms, secs map[string]bool // allocated for the first pod that names one
 	for _, p := range n.store.PodsOnNode(node) {
 		if p.GetMetadata().GetDeletionTime() != nil {
 			continue
@@ -163,6 +163,12 @@ func (n *Service) desired(node string) *ordov1.DesiredPods {
 		d.Pods = append(d.Pods, desiredView(p))
 		ns := p.GetMetadata().GetNamespace()
 		c, s := configRefs(p)
+		if len(c) > 0 && cms == nil {
+			cms = map[string]bool{}
+		}
+		if len(s) > 0 && secs == nil {
+			secs = map[string]bool{}
+		}
 		for _, name := range c {
 			if k := state.Key(ns, name); !cms[k] {
 				cms[k] = true
