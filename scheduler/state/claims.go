@@ -41,8 +41,10 @@ func (t *Tx) PrepareVolumes(set *ordov1.StatefulSet, pod *ordov1.Pod, chosen map
 	for _, v := range binding.PodVolumes(set, pod) {
 		rv := &ordov1.ResolvedVolume{Name: v.Name}
 		if v.Claim == "" {
-			rv.HostPath = v.Source.GetHostPath()
-			rv.EmptyDir = v.Source.GetEmptyDir()
+			src := v.Source
+			rv.HostPath, rv.EmptyDir = src.GetHostPath(), src.GetEmptyDir()
+			rv.ConfigMap, rv.Secret = src.GetConfigMap(), src.GetSecret()
+			rv.DownwardApi, rv.Projected = src.GetDownwardApi(), src.GetProjected()
 			pod.ResolvedVolumes = append(pod.ResolvedVolumes, rv)
 			continue
 		}
