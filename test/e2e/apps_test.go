@@ -114,6 +114,44 @@ func appLogs(t *testing.T, sets ...string) {
 	}
 }
 
+// defaultLocalStorage is a default StorageClass named class (published
+// manifests' claims name none) and one local volume of 1Gi on each node of
+// pvNode (volume name -> node), kept under pvDir.
+func defaultLocalStorage(class string, pvNode map[string]string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: %s
+  annotations:
+    storageclass.kubernetes.io/is-default-class: "true"
+provisioner: kubernetes.io/no-provisioner
+volumeBindingMode: WaitForFirstConsumer
+`, class)
+	for _, name := range keys(pvNode) {
+		fmt.Fprintf(&b, `---
+apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: %s
+spec:
+  capacity:
+    storage: 1Gi
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: %s
+  local:
+    path: %s
+  nodeAffinity:
+    required:
+      nodeSelectorTerms:
+      - matchExpressions:
+        - {key: kubernetes.io/hostname, operator: In, values: [%s]}
+`, name, class, pvDir(pvNode[name], name), pvNode[name])
+	}
+	return b.String()
+}
+
 // podOutput runs a command that only reads in a pod's container and returns
 // its output, asking again when the output comes back empty (ctr of
 // containerd 1.6 now and then loses the output of a short process).

@@ -51,43 +51,6 @@ func TestEtcdClusterFromPublishedManifest(t *testing.T) {
 	runEtcdCluster(t, func() { applyLogged(t, "testdata/etcd/etcd.yaml", manifest) })
 }
 
-// etcdStorage is a default StorageClass (the manifest's claims name none)
-// and one local volume on each node.
-func etcdStorage(pvNode map[string]string) string {
-	var b strings.Builder
-	b.WriteString(`apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata:
-  name: etcd-local
-  annotations:
-    storageclass.kubernetes.io/is-default-class: "true"
-provisioner: kubernetes.io/no-provisioner
-volumeBindingMode: WaitForFirstConsumer
-`)
-	for _, name := range keys(pvNode) {
-		fmt.Fprintf(&b, `---
-apiVersion: v1
-kind: PersistentVolume
-metadata:
-  name: %s
-spec:
-  capacity:
-    storage: 1Gi
-  accessModes: [ReadWriteOnce]
-  persistentVolumeReclaimPolicy: Retain
-  storageClassName: etcd-local
-  local:
-    path: %s
-  nodeAffinity:
-    required:
-      nodeSelectorTerms:
-      - matchExpressions:
-        - {key: kubernetes.io/hostname, operator: In, values: [%s]}
-`, name, pvDir(pvNode[name], name), pvNode[name])
-	}
-	return b.String()
-}
-
 // etcdClientSet is one pod with etcdctl from which the test talks to the
 // cluster, so that no member it restarts carries the test's commands.
 var etcdClientSet = setManifest("etcd-client", "OrderedReady", 1, `      containers:
@@ -328,7 +291,7 @@ func runEtcdCluster(t *testing.T, applyEtcd func()) {
 	})
 	t.Cleanup(func() { appLogs(t, "etcd", "etcd-client") })
 
-	framework.Apply(t, clus, etcdStorage(pvNode))
+	framework.Apply(t, clus, defaultLocalStorage("etcd-local", pvNode))
 	framework.Apply(t, clus, etcdClientSet)
 	applyEtcd()
 	pods := waitPodsReady(t, "etcd", 3*time.Minute, names...)
