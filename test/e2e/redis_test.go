@@ -172,4 +172,3 @@ func redisRoles(t *testing.T, nodes string) map[string]bool {
 	}
 	return masters
 }
-
